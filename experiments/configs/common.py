@@ -1,0 +1,49 @@
+"""Shared pieces of the experiment configs.
+
+An experiment config holds `arms`: named single-sweep configs (one source,
+one model, one λ × seed grid each). `train_and_evaluate` trains each arm's
+whole grid as one compiled program and writes every arm's rows into one
+results table.
+"""
+
+import ml_collections
+
+
+def arm(source: str = "gaussian", rate_model: str = "conditional",
+        lmbdas=(10.0, 100.0), encoder: str = "learned"
+        ) -> ml_collections.ConfigDict:
+  """One sweep: source, model, training, the λ × seed grid and evaluation."""
+  c = ml_collections.ConfigDict()
+  c.source = ml_collections.ConfigDict(dict(
+      name=source, dim=1, var_x=1.0, var_noise=0.01,
+      direction="y_is_x_plus_noise", laplace_scale=1.0))
+  c.model = ml_collections.ConfigDict(dict(
+      num_indices=64, encoder=encoder, rate_model=rate_model,
+      encoder_hidden=(100, 100), prior_hidden=(100, 100),
+      decoder_hidden=(100, 100), encoder_init_scale=0.1,
+      distortion="squared_error", side_info_samples=8))
+  c.train = ml_collections.ConfigDict(dict(
+      num_steps=3000, chunk_steps=250, batch_size=256, learning_rate=1e-3,
+      prior_learning_rate=1e-2, temperature_start=1.0, temperature_end=0.1,
+      temperature_decay_steps=2000.0, straight_through=False,
+      rate_form="cross_entropy", warmup_steps=0))
+  c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,)))
+  c.eval = ml_collections.ConfigDict(dict(num_samples=100_000, seed=1234))
+  return c
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+  """Parses 'a=1,b' style config arguments (big_vision's `parse_arg`).
+
+  `--config=file.py:quick` sets quick=True; unknown names are an error.
+  """
+  out = ml_collections.ConfigDict(defaults)
+  for item in filter(None, (arg or "").split(",")):
+    name, _, value = item.partition("=")
+    if name not in defaults:
+      raise ValueError(f"config argument {name!r} is unknown; allowed: "
+                       f"{sorted(defaults)}")
+    kind = type(defaults[name])
+    out[name] = (value.lower() in ("", "1", "true")) if kind is bool else (
+        kind(value))
+  return out

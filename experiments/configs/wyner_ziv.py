@@ -1,0 +1,39 @@
+"""The one-shot Wyner-Ziv compressor (Ozyilkan, Ballé, Erkip 2023): three arms.
+
+* gaussian_conditional: Y = X + N, rate model q(u|y).
+* gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code).
+* laplace_marginal:     X ~ Laplace(0, 1), Y = sign(X), rate model q(u).
+
+Run (the README's main job, ~10 min on a 2-core CPU):
+  python -m experiments.main --config=experiments/configs/wyner_ziv.py \
+      --workdir=runs/wyner_ziv
+Small variant for tests and notebooks:
+  --config=experiments/configs/wyner_ziv.py:quick
+"""
+
+import ml_collections
+
+from experiments.configs import common
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  a = common.parse_arg(arg, quick=False)
+  config = ml_collections.ConfigDict()
+  config.arms = ml_collections.ConfigDict({
+      "gaussian_conditional": common.arm(
+          "gaussian", "conditional", (300., 1000., 3000., 10000., 30000.)),
+      "gaussian_marginal": common.arm(
+          "gaussian", "marginal", (300., 1000., 3000., 10000., 30000.)),
+      "laplace_marginal": common.arm(
+          "signed_laplace", "marginal", (1., 3., 10., 30., 100.)),
+  })
+  if a.quick:
+    for arm in config.arms.values():
+      arm.train.num_steps, arm.train.chunk_steps = 60, 30
+      arm.train.batch_size = 64
+      arm.model.num_indices = 16
+      arm.model.encoder_hidden = arm.model.decoder_hidden = (32,)
+      arm.model.prior_hidden = (32,)
+      arm.sweep.lmbdas = arm.sweep.lmbdas[::2]
+      arm.eval.num_samples = 4096
+  return config

@@ -1,0 +1,1 @@
+"""ndc_jax: neural distributed source coding in JAX/Flax."""
