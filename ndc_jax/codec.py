@@ -1,0 +1,325 @@
+"""Real bitstreams: a trained Wyner-Ziv model as a codec with three modes.
+
+* ``marginal`` (a one-shot distributed code): indices coded with q(u) by ANS
+  (`constriction`); the encoder never needs y.
+* ``conditional`` (side information at both ends): indices coded with q(u|y).
+  The encoder needs the same q(u|y), so this is the conditional-coding
+  operating point, not a distributed code.
+* ``slepian_wolf`` (the distributed code of the conditional model): LDPC
+  syndromes of the indices' bit-planes, decoded by BP with q(u|y) as soft
+  side information (see `slepian_wolf.py`).
+
+Probabilities for ANS are integer tables computed exactly (`integer_prior`),
+so compress and decompress agree bit for bit on any machine, jit or not.
+Shapes: x, y [N, n] (or [N] when n = 1); indices u [N]; x̂ [N, n]. Rates are
+bits per scalar sample: 8 · len(file) / (N · n).
+
+The argmin encoder samples y|x with the fixed key ENCODE_KEY (its choice is
+the encoder's; the decoder never needs it); Slepian-Wolf rate selection draws
+y' ~ p(y|x) with keys folded from SW_KEY.
+"""
+
+import struct
+from typing import Any, NamedTuple
+
+import constriction
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ndc_jax import container, experiment, integer_prior, slepian_wolf
+from ndc_jax.container import FormatError
+from ndc_jax.slepian_wolf import DecodingError
+
+MODES = container.MODES
+MODES_OF = {"marginal": ("marginal",),
+            "conditional": ("conditional", "slepian_wolf")}
+CHUNK = 8192            # model evaluation batch (fixed shapes: one compile)
+SW_BLOCK = 10_000       # default Slepian-Wolf block length (indices)
+ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
+SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
+_PROBE = 1024           # samples that check the fixed-point prior
+
+
+class Model(NamedTuple):
+  """One trained model (one λ of a sweep), ready to code."""
+  trainer: Any
+  params: Any
+  lmbda: float
+  num_indices: int
+  dim: int
+  rate_model: str
+  model_hash: bytes
+  marginal_pmf: np.ndarray | None             # [K] int64 (marginal model)
+  prior_mlp: integer_prior.FixedPointMLP | None  # conditional model
+  fns: dict                                   # jitted encode/decode/log_q
+
+
+def _chunked(fn):
+  """fn(params, *arrays [c, ...]) -> [c, ...], run jitted over CHUNK rows."""
+  run = jax.jit(lambda p, *a: jax.lax.map(lambda b: fn(p, *b), a))
+
+  def call(params, *arrays):
+    n = arrays[0].shape[0]
+    pad = -n % CHUNK
+    padded = [np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(
+        -1, CHUNK, *a.shape[1:]) for a in arrays]
+    out = np.asarray(run(params, *padded))
+    return out.reshape(-1, *out.shape[2:])[:n]
+  return call
+
+
+def make_model(trainer, params, lmbda: float) -> Model:
+  """A codec Model from a Trainer and one grid point's parameters."""
+  comp = trainer.compressor
+  if comp.num_indices > 2**16:
+    raise ValueError(f"num_indices={comp.num_indices} is too large; allowed: "
+                     "at most 65536")
+  marginal, mlp = None, None
+  if comp.rate_model == "marginal":
+    logits = comp.prior_logits(params, jnp.zeros((1, comp.dim)))[0]
+    marginal = integer_prior.marginal_pmf(logits)
+  else:
+    layers = nnx.to_pure_dict(params["prior"])["net"]["layers"]
+    mlp = integer_prior.FixedPointMLP([layers[i]["kernel"] for i in
+                                       sorted(layers)],
+                                      [layers[i]["bias"] for i in
+                                       sorted(layers)])
+    _, y = trainer.source.sample(jax.random.key(0), _PROBE)
+    gap = np.abs(mlp.logits(np.asarray(y)) * 2.0 ** -integer_prior.FRAC_BITS
+                 - np.asarray(comp.prior_logits(params, y))).max()
+    if not gap < 1e-2:
+      raise ValueError(f"the fixed-point prior differs from the model's "
+                       f"q(u|y) by {gap:g} nats (allowed: < 0.01): the prior "
+                       "is not the Dense/leaky-ReLU MLP this codec evaluates")
+  return Model(trainer, params, float(lmbda), comp.num_indices, comp.dim,
+               comp.rate_model, container.model_hash(params), marginal, mlp,
+               _functions(trainer, float(lmbda)))
+
+
+def load(workdir: str, arm: str, lmbda_index: int) -> Model:
+  """The model of grid point `lmbda_index` of `arm` trained in `workdir`."""
+  trainer, params, lmbdas, _ = experiment.load_arm(workdir, arm)
+  if not 0 <= lmbda_index < len(lmbdas):
+    raise ValueError(f"lmbda_index={lmbda_index} is out of range; {arm} has "
+                     f"{len(lmbdas)} grid points (λ = {list(lmbdas)})")
+  return make_model(trainer, jax.tree.map(lambda a: a[lmbda_index], params),
+                    lmbdas[lmbda_index])
+
+
+def _functions(trainer, lmbda: float) -> dict:
+  comp = trainer.compressor
+  key = jax.random.key(ENCODE_KEY)
+  return {
+      "encode": _chunked(lambda p, x: comp.encode(p, x, lmbda, key)),
+      "decode": _chunked(lambda p, u, y: comp.decode(
+          p, jax.nn.one_hot(u, comp.num_indices), y)),
+      "log_q": _chunked(lambda p, y: jax.nn.log_softmax(
+          comp.prior_logits(p, y), axis=-1)),
+  }
+
+
+def _samples(name: str, a, dim: int) -> np.ndarray:
+  """Validates x or y: a finite, non-empty [N, dim] (or [N] if dim = 1)."""
+  a = np.asarray(a)
+  if a.ndim == 1 and dim == 1:
+    a = a[:, None]
+  if a.ndim != 2 or a.shape[1] != dim:
+    raise ValueError(f"{name} has shape {a.shape}; allowed: [N, {dim}]"
+                     + (" or [N]" if dim == 1 else ""))
+  if a.shape[0] == 0:
+    raise ValueError(f"{name} is empty; give at least one sample")
+  if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+    raise ValueError(f"{name} has dtype {a.dtype}; allowed: real numbers")
+  a = a.astype(np.float32)
+  bad = ~np.isfinite(a)
+  if bad.any():
+    raise ValueError(f"{name} holds {int(bad.sum())} non-finite values (NaN "
+                     f"or Inf), the first at row {int(np.argwhere(bad)[0, 0])}")
+  return a
+
+
+def encode_indices(model: Model, x) -> np.ndarray:
+  """The encoder: x [N, n] -> indices u [N] int64."""
+  x = _samples("x", x, model.dim)
+  return model.fns["encode"](
+      model.params, x).astype(np.int64)
+
+
+def reconstruct(model: Model, u: np.ndarray, y) -> np.ndarray:
+  """The decoder g(u, y): u [N], y [N, n] -> x̂ [N, n] float32."""
+  y = _samples("y", y, model.dim)
+  return model.fns["decode"](
+      model.params, np.asarray(u, np.int32), y)
+
+
+def estimate_bits(model: Model, u: np.ndarray, y) -> float:
+  """Cross-entropy estimate −mean log2 q(u[|y]) / n of the float model, in
+  bits per scalar sample (what `evaluate` reports)."""
+  log_q = _log_q(model, y)
+  return float(-log_q[np.arange(u.size), u].mean() / np.log(2) / model.dim)
+
+
+def _log_q(model, y) -> np.ndarray:
+  y = _samples("y", y, model.dim)
+  return model.fns["log_q"](model.params, y)
+
+
+def _int_pmf(model: Model, y: np.ndarray) -> np.ndarray:
+  return integer_prior.pmf(model.prior_mlp.logits(y))
+
+
+def _ans_encode(u, model, y) -> bytes:
+  coder = constriction.stream.stack.AnsCoder()
+  scale = 2.0 ** -integer_prior.PRECISION
+  if model.rate_model == "marginal":
+    coder.encode_reverse(u.astype(np.int32), constriction.stream.model
+                         .Categorical(model.marginal_pmf * scale,
+                                      perfect=False))
+  else:
+    family = constriction.stream.model.Categorical(perfect=False)
+    coder.encode_reverse(u.astype(np.int32), family,
+                         _int_pmf(model, y) * scale)
+  return coder.get_compressed().astype("<u4").tobytes()
+
+
+def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
+  if len(payload) % 4:
+    raise FormatError(f"ANS payload has {len(payload)} bytes; allowed: a "
+                      "multiple of 4")
+  coder = constriction.stream.stack.AnsCoder(
+      np.frombuffer(payload, "<u4").astype(np.uint32))
+  scale = 2.0 ** -integer_prior.PRECISION
+  if model.rate_model == "marginal":
+    u = coder.decode(constriction.stream.model.Categorical(
+        model.marginal_pmf * scale, perfect=False), n)
+  else:
+    u = coder.decode(constriction.stream.model.Categorical(perfect=False),
+                     _int_pmf(model, y) * scale)
+  if not coder.is_empty():
+    raise DecodingError("the ANS stream was not used up: the side "
+                        "information y does not match the encoded file")
+  return np.asarray(u, np.int64)
+
+
+def _sw_encode(u, x, model, block):
+  comp, source = model.trainer.compressor, model.trainer.source
+  out, retries = [struct.pack("<I", block)], 0
+  for b, start in enumerate(range(0, u.size, block)):
+    ub, xb = u[start:start + block], x[start:start + block]
+    y_sim = source.sample_side_info(
+        jax.random.fold_in(jax.random.key(SW_KEY), b), xb, 1)[0]
+    probs = np.exp(_log_q(model, np.asarray(y_sim)).astype(np.float64))
+    planes, r = slepian_wolf.encode_block(ub, probs, comp.num_indices)
+    retries += r
+    out.append(slepian_wolf.pack_block(planes, slepian_wolf.index_crc(ub)))
+  return b"".join(out), {"sw_retries": retries}
+
+
+def _sw_decode(payload, n, model, y):
+  if len(payload) < 4:
+    raise FormatError("Slepian-Wolf payload is truncated")
+  (block,) = struct.unpack_from("<I", payload)
+  if block < 1:
+    raise FormatError("Slepian-Wolf block length 0 is invalid")
+  probs = np.exp(_log_q(model, y).astype(np.float64))
+  u, offset = [], 4
+  for start in range(0, n, block):
+    size = min(block, n - start)
+    try:
+      planes, crc, offset = slepian_wolf.unpack_block(
+          payload, offset, size, model.num_indices)
+    except ValueError as e:
+      raise FormatError(str(e)) from None
+    ub = slepian_wolf.decode_block(planes, probs[start:start + size],
+                                   model.num_indices)
+    if slepian_wolf.index_crc(ub) != crc:
+      raise DecodingError(f"Slepian-Wolf block at sample {start}: the decoded "
+                          "indices fail their CRC-32 (BP converged to a wrong "
+                          "solution)")
+    u.append(ub)
+  if offset != len(payload):
+    raise FormatError(f"Slepian-Wolf payload has {len(payload) - offset} "
+                      "trailing bytes")
+  return np.concatenate(u)
+
+
+def compress_with_info(model: Model, x, mode: str | None = None, y=None,
+                       sw_block: int = SW_BLOCK) -> tuple[bytes, dict]:
+  """x [N, n] -> (.ndc bytes, info). `y` only for mode 'conditional'.
+
+  info: the indices `u` and, for Slepian-Wolf, `sw_retries` (simulated
+  failures that made the encoder add syndrome bits).
+  """
+  mode = mode or MODES_OF[model.rate_model][0]
+  if mode not in MODES_OF[model.rate_model]:
+    raise ValueError(f"mode {mode!r} is not available for a model with the "
+                     f"{model.rate_model} rate model; allowed: "
+                     f"{MODES_OF[model.rate_model]}")
+  if not (isinstance(sw_block, int) and 1 <= sw_block < 2**32):
+    raise ValueError(f"sw_block={sw_block!r} is invalid; it must be an "
+                     "integer >= 1")
+  x = _samples("x", x, model.dim)
+  u = encode_indices(model, x)
+  info = {"u": u}
+  if mode == "conditional":
+    if y is None:
+      raise ValueError("mode 'conditional' codes with q(u|y): the encoder "
+                       "needs y (use 'slepian_wolf' for a distributed code)")
+    y = _samples("y", y, model.dim)
+    if y.shape[0] != x.shape[0]:
+      raise ValueError(f"y has {y.shape[0]} samples, x has {x.shape[0]}")
+    payload = _ans_encode(u, model, y)
+  elif mode == "marginal":
+    payload = _ans_encode(u, model, None)
+  else:
+    payload, extra = _sw_encode(u, x, model, sw_block)
+    info.update(extra)
+  header = container.Header(mode, model.rate_model, model.model_hash,
+                            x.shape[0], model.dim, model.num_indices)
+  return container.pack(header, payload), info
+
+
+def compress(model: Model, x, mode: str | None = None, y=None,
+             sw_block: int = SW_BLOCK) -> bytes:
+  """x [N, n] -> the bytes of an .ndc file (see `compress_with_info`)."""
+  return compress_with_info(model, x, mode, y, sw_block)[0]
+
+
+def decompress_indices(model: Model, data: bytes, y=None) -> np.ndarray:
+  """.ndc bytes (+ y [N, n] for conditional modes) -> indices u [N]."""
+  header, payload = container.unpack(data)
+  if header.model_hash != model.model_hash:
+    raise FormatError(f"the file was written by another model (hash "
+                      f"{header.model_hash.hex()}, these parameters have "
+                      f"{model.model_hash.hex()}): pick the same workdir, arm "
+                      "and λ")
+  expected = (model.rate_model, model.dim, model.num_indices)
+  if (header.rate_model, header.block_size, header.num_indices) != expected:
+    raise FormatError(f"the file's model ({header.rate_model}, block "
+                      f"{header.block_size}, {header.num_indices} indices) is "
+                      f"not this one {expected}")
+  if header.mode != "marginal":
+    if y is None:
+      raise ValueError(f"mode {header.mode!r} decodes with side information; "
+                       "give y")
+    y = _samples("y", y, model.dim)
+    if y.shape[0] != header.num_samples:
+      raise ValueError(f"y has {y.shape[0]} samples; the file holds "
+                       f"{header.num_samples}")
+  n = header.num_samples
+  if header.mode == "slepian_wolf":
+    u = _sw_decode(payload, n, model, y)
+  else:
+    u = _ans_decode(payload, n, model, y)
+  if u.shape != (n,) or u.min() < 0 or u.max() >= model.num_indices:
+    raise DecodingError("decoded indices are out of range")
+  return u
+
+
+def decompress(model: Model, data: bytes, y) -> np.ndarray:
+  """.ndc bytes and side information y [N, n] -> x̂ [N, n] = g(u, y)."""
+  y = _samples("y", y, model.dim)
+  return reconstruct(model, decompress_indices(model, data, y), y)
+
