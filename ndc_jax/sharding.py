@@ -1,0 +1,238 @@
+"""Sweeps laid out on a device mesh: λ × seed (× β) models over devices and hosts.
+
+A sweep is M independent models (the flattened grid of `train.sweep_grid`).
+Its axis 0 is laid out on the mesh axis ``sweep`` with `NamedSharding`, so one
+`jit(vmap(train_chunk))` runs every local device's share of the models and,
+after `distributed_init()`, every host's. An optional mesh axis ``batch``
+splits each model's training batch (data parallelism inside a model; the
+parameters are then replicated along it). No pmap: XLA's SPMD partitioner
+inserts whatever communication the layout needs, and a vmapped sweep needs
+none along ``sweep``.
+
+M need not divide the number of devices: the grid is padded to a multiple of
+the ``sweep`` axis size by repeating its last point (valid λ and seed, so the
+padding trains finite models), and `Sweep.to_host` drops the padding.
+
+  mesh = make_mesh("sweep=4,batch=2")      # or "" for all devices on sweep
+  sweep = shard_sweep(trainer, mesh, lmbdas, seeds)
+  state = sweep.init()
+  state, m = sweep.train_chunk(state, sweep.lmbdas)
+  metrics = sweep.to_host(m)               # numpy, [M] per leaf, no padding
+"""
+
+import math
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+SWEEP, BATCH = "sweep", "batch"
+AXES = (SWEEP, BATCH)
+
+
+def distributed_init(coordinator_address: str | None = None,
+                     num_processes: int | None = None,
+                     process_id: int | None = None) -> tuple[int, int]:
+  """Joins a multi-host job (`jax.distributed.initialize`); call it first.
+
+  With no arguments the cluster is detected (SLURM, Open MPI, Cloud TPU, GKE);
+  otherwise give all three. Does nothing if already initialized. Returns
+  (process_index, process_count); only process 0 should write results.
+  """
+  given = (coordinator_address, num_processes, process_id)
+  if any(v is not None for v in given) and any(v is None for v in given):
+    raise ValueError(
+        "distributed_init: give coordinator_address, num_processes and "
+        f"process_id together, or none of them to detect the cluster; got "
+        f"{given}")
+  if not jax.distributed.is_initialized():
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  return jax.process_index(), jax.process_count()
+
+
+def parse_mesh_spec(spec: str | None, num_devices: int) -> dict[str, int]:
+  """'sweep=4,batch=2' -> {'sweep': 4, 'batch': 2}, checked against devices.
+
+  An omitted ``batch`` is 1; an omitted ``sweep`` (or ``sweep=-1``) takes the
+  devices left over. '' or None puts every device on ``sweep``. The product
+  of the sizes must equal `num_devices` (all devices of all hosts).
+  """
+  sizes = {}
+  for item in filter(None, (spec or "").replace(" ", "").split(",")):
+    name, eq, value = item.partition("=")
+    if name not in AXES or not eq:
+      raise ValueError(f"mesh spec {spec!r}: item {item!r} is not "
+                       f"'<axis>=<size>' with axis one of {AXES}")
+    if name in sizes:
+      raise ValueError(f"mesh spec {spec!r} names axis {name!r} twice")
+    try:
+      sizes[name] = int(value)
+    except ValueError:
+      raise ValueError(f"mesh spec {spec!r}: size {value!r} of axis {name!r} "
+                       "is not an integer") from None
+    if sizes[name] < 1 and not (name == SWEEP and sizes[name] == -1):
+      raise ValueError(f"mesh spec {spec!r}: axis {name!r} has size "
+                       f"{sizes[name]}; sizes must be >= 1 (sweep may be -1)")
+  sizes.setdefault(BATCH, 1)
+  if sizes.get(SWEEP, -1) == -1:
+    if num_devices % sizes[BATCH]:
+      raise ValueError(f"mesh spec {spec!r}: batch={sizes[BATCH]} does not "
+                       f"divide the {num_devices} devices")
+    sizes[SWEEP] = num_devices // sizes[BATCH]
+  if sizes[SWEEP] * sizes[BATCH] != num_devices:
+    raise ValueError(
+        f"mesh spec {spec!r} asks for sweep={sizes[SWEEP]} × "
+        f"batch={sizes[BATCH]} = {sizes[SWEEP] * sizes[BATCH]} devices, but "
+        f"there are {num_devices} ({jax.process_count()} process(es)); the "
+        "product must equal the device count")
+  return {name: sizes[name] for name in AXES}
+
+
+def make_mesh(spec: str | None = None,
+              devices: Sequence[jax.Device] | None = None) -> Mesh:
+  """A (sweep, batch) `Mesh` over `devices` (default: all, of all hosts)."""
+  devices = list(jax.devices() if devices is None else devices)
+  sizes = parse_mesh_spec(spec, len(devices))
+  return jax.make_mesh(tuple(sizes.values()), AXES,
+                       axis_types=(jax.sharding.AxisType.Auto,) * len(AXES),
+                       devices=devices)
+
+
+def padded_size(num: int, mesh: Mesh) -> int:
+  """The smallest multiple of the mesh's ``sweep`` size that is >= `num`."""
+  if num < 1:
+    raise ValueError(f"the sweep axis has size {num}; a sweep needs at least "
+                     "one grid point (check sweep.lmbdas and sweep.seeds)")
+  n = mesh.shape[SWEEP]
+  return math.ceil(num / n) * n
+
+
+def _is_key(x) -> bool:
+  return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def pad(tree: Any, size: int) -> Any:
+  """Pads every leaf's axis 0 to `size` by repeating its last entry."""
+  def pad_leaf(x):
+    if not np.ndim(x):
+      raise ValueError("a scalar leaf has no sweep axis to pad")
+    num = x.shape[0]
+    if num == 0:
+      raise ValueError("the sweep axis has size zero; a sweep needs at least "
+                       "one grid point")
+    if num > size:
+      raise ValueError(f"cannot pad a sweep axis of size {num} to {size}")
+    if num == size:
+      return x
+    if _is_key(x):
+      return jax.random.wrap_key_data(pad_leaf(jax.random.key_data(x)),
+                                      impl=jax.random.key_impl(x))
+    x = np.asarray(x)
+    return np.concatenate([x, np.repeat(x[-1:], size - num, axis=0)])
+  return jax.tree.map(pad_leaf, tree)
+
+
+def place(tree: Any, mesh: Mesh) -> Any:
+  """Lays every leaf's axis 0 on the mesh's ``sweep`` axis (global arrays).
+
+  Each device receives only its block of axis 0 (replicated along ``batch``);
+  on several hosts each process must pass the same (host) values. Axis 0 must
+  already be a multiple of the ``sweep`` size (see `pad`).
+  """
+  sharding = NamedSharding(mesh, P(SWEEP))
+
+  def put(x):
+    if not np.ndim(x) or x.shape[0] % mesh.shape[SWEEP]:
+      raise ValueError(f"a leaf of shape {np.shape(x)} cannot be laid out on "
+                       f"sweep={mesh.shape[SWEEP]}: pad axis 0 first")
+    if isinstance(x, jax.Array) and x.sharding == sharding:
+      return x
+    if _is_key(x):
+      return jax.random.wrap_key_data(put(jax.random.key_data(x)),
+                                      impl=jax.random.key_impl(x))
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      return jax.device_put(x, sharding)
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
+  return jax.tree.map(put, tree)
+
+
+def to_host(tree: Any, num: int | None = None) -> Any:
+  """Gathers a (sweep-sharded) tree to every host, keeping axis 0 up to `num`.
+
+  Leaves become numpy arrays; PRNG keys stay key arrays (on the default
+  device), so `results.save_tree`/`load_tree` round-trip them.
+  """
+  def get(x):
+    if _is_key(x):
+      return jax.random.wrap_key_data(get(jax.random.key_data(x)),
+                                      impl=jax.random.key_impl(x))
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      x = multihost_utils.process_allgather(x, tiled=True)
+    return np.asarray(x)[:num]
+  return jax.tree.map(get, tree)
+
+
+def batch_constraint(mesh: Mesh, batch_size: int) -> Callable:
+  """x [batch, ...] -> x laid out along the mesh's ``batch`` axis.
+
+  For use inside the per-model training step (e.g. on the sampled x, y): with
+  `jax.vmap(..., spmd_axis_name='sweep')` the models' axis adds ``sweep``, so
+  a stacked batch [M, batch, n] is split over both mesh axes. The identity
+  when the ``batch`` axis has size 1.
+  """
+  n = mesh.shape[BATCH]
+  if batch_size % n:
+    raise ValueError(f"train.batch_size={batch_size} is not a multiple of the "
+                     f"mesh's batch={n}")
+  if n == 1:
+    return lambda x: x
+  sharding = NamedSharding(mesh, P(BATCH))
+  return lambda x: jax.lax.with_sharding_constraint(x, sharding)
+
+
+class Sweep(NamedTuple):
+  """A grid of `num` models laid out on `mesh` (padded to `padded`).
+
+  `lmbdas`, `seeds`: the padded grid as sweep-sharded global arrays [padded].
+  `init()` -> state; `train_chunk(state, lmbdas)` -> (state, metrics), both
+  sweep-sharded, as `jit(vmap(trainer.train_chunk))` (the state is donated).
+  `place(tree)` pads and lays out a host tree of [num] leaves (a restored
+  checkpoint); `to_host(tree)` gathers and drops the padding.
+  """
+  mesh: Mesh
+  num: int
+  padded: int
+  lmbdas: jax.Array
+  seeds: jax.Array
+  init: Callable
+  train_chunk: Callable
+  place: Callable
+  to_host: Callable
+
+
+def shard_sweep(trainer, mesh: Mesh, lmbdas: jax.typing.ArrayLike,
+                seeds: jax.typing.ArrayLike) -> Sweep:
+  """Lays the grid (lmbdas [M] float32, seeds [M] int) of `trainer` on `mesh`.
+
+  Model i starts from `trainer.init(jax.random.key(seeds[i]))`, exactly as an
+  unsharded `jit(vmap(trainer.init))` of those keys does.
+  """
+  lmbdas, seeds = np.asarray(lmbdas, np.float32), np.asarray(seeds, np.int32)
+  if lmbdas.ndim != 1 or lmbdas.shape != seeds.shape:
+    raise ValueError(f"lmbdas {lmbdas.shape} and seeds {seeds.shape} must be "
+                     "1-D arrays of one length (the flattened grid)")
+  num = lmbdas.shape[0]
+  size = padded_size(num, mesh)
+  s = NamedSharding(mesh, P(SWEEP))
+  g_lmbdas, g_seeds = place(pad((lmbdas, seeds), size), mesh)
+  init = jax.jit(jax.vmap(lambda seed: trainer.init(jax.random.key(seed))),
+                 in_shardings=s, out_shardings=s)
+  chunk = jax.jit(jax.vmap(trainer.train_chunk, spmd_axis_name=SWEEP),
+                  in_shardings=(s, s), out_shardings=(s, s),
+                  donate_argnums=0)
+  return Sweep(mesh, num, size, g_lmbdas, g_seeds, lambda: init(g_seeds),
+               chunk, lambda tree: place(pad(tree, size), mesh),
+               lambda tree: to_host(tree, num))
