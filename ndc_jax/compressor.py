@@ -36,6 +36,7 @@ class Compressor(NamedTuple):
   encoder_logits: Callable  # (params, x) -> [B, K]
   prior_logits: Callable    # (params, y) -> [B, K]
   decode: Callable          # (params, u_vec [B, K], y) -> x̂ [B, n]
+  all_distortions: Callable  # (params, x, y) -> [B, K] d(x, g(k, y))
   index_costs: Callable     # (params, x, key) -> (bits [B, K], dist [B, K])
   encode: Callable          # (params, x, lmbda, key) -> u [B]
   distortion: Callable      # (x, x̂) -> [B] per scalar sample
@@ -93,15 +94,16 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
   def decode(params, u_vec, y):
     return apply("decoder", params, u_vec, y)
 
+  def all_distortions(params, x, y):
+    """d(x, g(k, y)) for every index k: x [..., n], y [..., n] -> [..., K]."""
+    u_all = jnp.broadcast_to(jnp.eye(k), y.shape[:-1] + (k, k))
+    y_rep = jnp.broadcast_to(y[..., None, :], y.shape[:-1] + (k, n))
+    return dist_fn(x[..., None, :], decode(params, u_all, y_rep))
+
   def index_costs(params, x, key):
     """Expected bits/sample and distortion of every index, [B, K] each."""
     ys = source.sample_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
-    m, b = ys.shape[:2]
-    eye = jnp.eye(k)
-    y_rep = jnp.repeat(ys.reshape(m * b, 1, n), k, axis=1)  # [MB, K, n]
-    u_rep = jnp.broadcast_to(eye, (m * b, k, k))
-    x_hat = decode(params, u_rep, y_rep).reshape(m, b, k, n)
-    dist = dist_fn(x[None, :, None, :], x_hat).mean(axis=0)  # [B, K]
+    dist = all_distortions(params, x[None], ys).mean(axis=0)  # [B, K]
     log_q = jax.nn.log_softmax(prior_logits(params, ys), axis=-1)  # [M, B, K]
     bits = -log_q.mean(axis=0) / (rate.LN2 * n)
     return bits, dist
@@ -113,4 +115,5 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     return jnp.argmin(bits + lmbda * dist, axis=-1)
 
   return Compressor(k, n, cfg.rate_model, cfg.encoder, init, encoder_logits,
-                    prior_logits, decode, index_costs, encode, dist_fn)
+                    prior_logits, decode, all_distortions, index_costs, encode,
+                    dist_fn)

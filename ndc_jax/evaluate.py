@@ -44,9 +44,10 @@ def count_intervals(x: np.ndarray, u: np.ndarray, num_indices: int,
                     min_mass: float = 1e-3) -> np.ndarray:
   """Disjoint intervals of x that each index serves (scalar sources).
 
-  Sorts the test samples by x and counts maximal runs of equal index; a run
-  counts if it holds at least `min_mass` of the samples, so that single
-  samples at a boundary are not mistaken for an interval.
+  Sorts the test samples by x and finds maximal runs of equal index; runs
+  holding less than `min_mass` of the samples are dropped (single samples at
+  a boundary are no interval, nor do they split their neighbour's), then
+  neighbouring runs of the same index are merged and counted.
 
   Args:
     x: [N] test samples.  u: [N] their indices.
@@ -56,8 +57,9 @@ def count_intervals(x: np.ndarray, u: np.ndarray, num_indices: int,
   us = u[np.argsort(x, kind="stable")]
   starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]])
   lengths = np.diff(np.r_[starts, us.size])
-  keep = lengths >= min_mass * us.size
-  return np.bincount(us[starts[keep]], minlength=num_indices)
+  idx = us[starts[lengths >= min_mass * us.size]]
+  idx = idx[np.r_[True, idx[1:] != idx[:-1]]]
+  return np.bincount(idx, minlength=num_indices)
 
 
 def evaluate(trainer: Trainer, params, lmbdas, key, num_samples: int

@@ -19,6 +19,11 @@ from ndc_jax import compressor as compressor_lib
 from ndc_jax import rate, relaxation, sources
 
 
+# Gradient estimators of E_p[d(x, g(u, y))] for the learned encoder: a Concrete
+# sample (Maddison et al. 2017), or the exact sum over all K indices.
+ESTIMATORS = ("concrete", "exact")
+
+
 class TrainState(NamedTuple):
   params: dict
   opt_state: optax.OptState
@@ -52,6 +57,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if not 0 <= t.warmup_steps <= t.num_steps:
     raise ValueError(f"train.warmup_steps={t.warmup_steps!r} must lie in "
                      f"[0, train.num_steps={t.num_steps}]")
+  if t.estimator not in ESTIMATORS:
+    raise ValueError(f"train.estimator={t.estimator!r} is unknown; allowed: "
+                     f"{ESTIMATORS}")
   if t.rate_form not in rate.RATE_FORMS:
     raise ValueError(f"train.rate_form={t.rate_form!r} is unknown; allowed: "
                      f"{rate.RATE_FORMS}")
@@ -93,9 +101,13 @@ def make_train(config: ml_collections.ConfigDict) -> Trainer:
   def loss_learned(params, x, y, lmbda, temperature, key):
     logits = comp.encoder_logits(params, x)
     prior_logits = comp.prior_logits(params, y)
-    u = relaxation.concrete_sample(key, logits, temperature,
-                                   t.straight_through)
-    d = dist_fn(x, comp.decode(params, u, y))
+    if t.estimator == "exact":
+      d = jnp.sum(jax.nn.softmax(logits) * comp.all_distortions(params, x, y),
+                  axis=-1)
+    else:
+      u = relaxation.concrete_sample(key, logits, temperature,
+                                     t.straight_through)
+      d = dist_fn(x, comp.decode(params, u, y))
     bits = rate.training_rate_bits(t.rate_form, logits, prior_logits) / n
     return jnp.mean(bits + lmbda * d), (jnp.mean(bits), jnp.mean(d))
 

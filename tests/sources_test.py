@@ -1,0 +1,66 @@
+"""Tests of the (X, Y) sources: shapes, moments, p(y|x), bad configs."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest, parameterized
+
+from experiments.configs import common
+from ndc_jax import sources
+
+
+def _cfg(**kw):
+  c = common.arm().source
+  c.update(kw)
+  return c
+
+
+class SourcesTest(chex.TestCase):
+
+  @parameterized.parameters("y_is_x_plus_noise", "x_is_y_plus_noise")
+  def test_gaussian_moments_and_side_info(self, direction):
+    src = sources.make_source(_cfg(var_noise=0.1, direction=direction, dim=3))
+    x, y = jax.jit(src.sample, static_argnums=1)(jax.random.key(0), 200_000)
+    chex.assert_shape((x, y), (200_000, 3))
+    np.testing.assert_allclose(jnp.var(x), 1.0, rtol=0.02)
+    np.testing.assert_allclose(jnp.mean((x - y) ** 2), 0.1, rtol=0.02)
+    # p(y|x) sampled by the source matches the joint: same E[xy] and Var[y].
+    y2 = src.sample_side_info(jax.random.key(1), x, 2)
+    chex.assert_shape(y2, (2, 200_000, 3))
+    np.testing.assert_allclose(jnp.mean(x * y2[0]), jnp.mean(x * y), atol=0.01)
+    np.testing.assert_allclose(jnp.var(y2[1]), jnp.var(y), rtol=0.02)
+
+  def test_signed_laplace(self):
+    src = sources.make_source(_cfg(name="signed_laplace", laplace_scale=2.0))
+    x, y = src.sample(jax.random.key(0), 100_000)
+    np.testing.assert_array_equal(y, jnp.sign(x))
+    np.testing.assert_allclose(jnp.mean(jnp.abs(x)), 2.0, rtol=0.02)
+    np.testing.assert_array_equal(src.sample_side_info(None, x, 1)[0], y)
+    # The bound is the Shannon lower bound of R_{X|Y} (log2(e·b) bits).
+    d = 2.0 ** (2 * np.log2(np.e * 2.0)) / (2 * np.pi * np.e)
+    np.testing.assert_allclose(src.bound_bits(d), 0.0, atol=1e-5)
+
+  def test_bounds_attached(self):
+    src = sources.make_source(_cfg())
+    var = 0.01 / 1.01
+    np.testing.assert_allclose(src.bound_bits(var / 4), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(src.no_side_info_bits(1 / 16), 2.0, rtol=1e-6)
+
+  @parameterized.parameters(
+      (dict(name="cauchy"), "source.name='cauchy'"),
+      (dict(var_x=0.0), "source.var_x=0.0"),
+      (dict(var_noise=-1.0), "source.var_noise=-1.0"),
+      (dict(laplace_scale=0.0, name="signed_laplace"),
+       "source.laplace_scale=0.0"),
+      (dict(dim=0), "source.dim=0"),
+      (dict(direction="up"), "source.direction='up'"),
+      (dict(direction="x_is_y_plus_noise", var_noise=2.0), "must be < source"),
+  )
+  def test_bad_config(self, override, message):
+    with self.assertRaisesRegex(ValueError, message):
+      sources.make_source(_cfg(**override))
+
+
+if __name__ == "__main__":
+  absltest.main()
