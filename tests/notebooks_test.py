@@ -30,7 +30,10 @@ SMALL_RUNS = {
         {"QUICK": True},
         ("config.json", "metrics.jsonl", "rd.csv", "rd.png", "binning.png",
          "binning_same_lmbda.png", "params/gaussian_marginal.npz",
-         "params/gaussian_conditional.npz")),
+         "params/gaussian_conditional.npz",
+         "gaussian_marginal.marginal.ndc",
+         "gaussian_conditional.conditional.ndc",
+         "gaussian_conditional.slepian_wolf.ndc")),
 }
 
 
