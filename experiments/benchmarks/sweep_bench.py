@@ -1,0 +1,161 @@
+"""Sweep throughput: M λ values vmapped (on the device mesh) vs one after another.
+
+Both modes run the same jitted `train_chunk` (a `lax.scan` over `--steps`
+training steps, no Python per step) of the default arm of
+experiments/configs/wyner_ziv.py (gaussian_conditional):
+* sequential: `jit(train_chunk)` of one model, called for each λ in turn;
+* vmapped: `sharding.shard_sweep`'s `jit(vmap(train_chunk))` over all λ at
+  once, laid out on `--mesh` (all devices on the sweep axis by default).
+Times are the best of `--repeats` steady-state calls (modes interleaved);
+compile time (lowering + XLA compilation) is measured apart. Memory: XLA's
+compiled memory analysis (arguments + outputs + temporaries) of the vmapped
+program, and the process's peak resident set size at the end.
+
+  python -m experiments.benchmarks.sweep_bench
+  python -m experiments.benchmarks.sweep_bench --batch_sizes=64 \
+      --num_lmbdas=1,4,16 --steps=10 --repeats=2      # a quick look
+"""
+
+import os
+import platform
+import resource
+import sys
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+
+from experiments.configs import wyner_ziv
+from ndc_jax import sharding, train
+
+_BATCH = flags.DEFINE_list("batch_sizes", ["64", "128", "1024"],
+                           "Training batch sizes.")
+_NUM = flags.DEFINE_list("num_lmbdas", ["1", "4", "16", "64"],
+                         "Sweep sizes (number of λ values, one seed each).")
+_STEPS = flags.DEFINE_integer("steps", 20, "Training steps per timed call.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls per mode (best).")
+_MESH = flags.DEFINE_string("mesh", "", "Mesh spec, e.g. 'sweep=8' or "
+                            "'sweep=4,batch=2'; '' = every device on sweep.")
+_ARM = flags.DEFINE_string("arm", "gaussian_conditional",
+                           "Arm of experiments/configs/wyner_ziv.py.")
+
+
+def _machine() -> str:
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      cpu = next(l.split(":", 1)[1].strip() for l in f
+                 if l.startswith("model name"))
+  except (OSError, StopIteration):
+    pass
+  dev = jax.devices()[0]
+  return (f"{cpu} ({os.cpu_count()} cores); {jax.device_count()} × "
+          f"{dev.platform} device(s) [{dev.device_kind}]; jax {jax.__version__}")
+
+
+def _timed(fn):
+  t0 = time.perf_counter()
+  out = jax.block_until_ready(fn())
+  return time.perf_counter() - t0, out
+
+
+def _xla_bytes(compiled) -> float:
+  m = compiled.memory_analysis()
+  if m is None:
+    return float("nan")
+  return float(m.argument_size_in_bytes + m.output_size_in_bytes +
+               m.temp_size_in_bytes - m.alias_size_in_bytes)
+
+
+def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
+                mesh) -> list[dict]:
+  """Rows of one batch size: per sweep size, both modes' times."""
+  cfg = wyner_ziv.get_config().arms[_ARM.value]
+  cfg.train.batch_size = batch
+  cfg.train.num_steps = cfg.train.chunk_steps = steps
+  trainer = train.make_train(cfg)
+  init1 = jax.jit(trainer.init)
+  state1 = init1(jax.random.key(0))
+  t0 = time.perf_counter()
+  single = jax.jit(trainer.train_chunk).lower(
+      state1, np.float32(1000.)).compile()
+  seq_compile = time.perf_counter() - t0
+  rows = []
+  for m in sizes:
+    lmbdas = np.geomspace(300., 30000., m).astype(np.float32)
+    seeds = np.arange(m, dtype=np.int32)
+    states = [init1(jax.random.key(int(s))) for s in seeds]
+    sweep = sharding.shard_sweep(trainer, mesh, lmbdas, seeds)
+    vstate = sweep.init()
+    t0 = time.perf_counter()
+    vchunk = sweep.train_chunk.lower(vstate, sweep.lmbdas).compile()
+    vmap_compile = time.perf_counter() - t0
+    # Warm-up (first calls allocate), then interleaved timed calls.
+    jax.block_until_ready([single(s, l) for s, l in zip(states, lmbdas)])
+    vstate, _ = jax.block_until_ready(vchunk(vstate, sweep.lmbdas))
+    seq_t, vmap_t = [], []
+    for _ in range(repeats):
+      dt, _ = _timed(lambda: [single(s, l) for s, l in zip(states, lmbdas)])
+      seq_t.append(dt)
+      dt, (vstate, _) = _timed(lambda: vchunk(vstate, sweep.lmbdas))
+      vmap_t.append(dt)
+    seq, vm = min(seq_t), min(vmap_t)
+    rows.append(dict(batch=batch, models=m, seq_steps_s=steps / seq,
+                     seq_model_steps_s=m * steps / seq,
+                     vmap_steps_s=steps / vm,
+                     vmap_model_steps_s=m * steps / vm, speedup=seq / vm,
+                     seq_compile_s=seq_compile, vmap_compile_s=vmap_compile,
+                     xla_mib=_xla_bytes(vchunk) / 2**20))
+    print(_format_row(rows[-1]), flush=True)
+  return rows
+
+
+_HEADER = ("| batch | λ values | sequential steps/s | sequential models·steps/s "
+           "| vmapped steps/s | vmapped models·steps/s | vmapped / sequential "
+           "| compile s (seq, vmap) | XLA MiB (vmap) |\n"
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def _format_row(r: dict) -> str:
+  return (f"| {r['batch']} | {r['models']} | {r['seq_steps_s']:.0f} | "
+          f"{r['seq_model_steps_s']:.0f} | {r['vmap_steps_s']:.0f} | "
+          f"{r['vmap_model_steps_s']:.0f} | {r['speedup']:.2f}× | "
+          f"{r['seq_compile_s']:.1f}, {r['vmap_compile_s']:.1f} | "
+          f"{r['xla_mib']:.1f} |")
+
+
+def _targets(rows: list[dict]) -> list[str]:
+  def ratio(batch, m):
+    return next((r["speedup"] for r in rows
+                 if r["batch"] == batch and r["models"] == m), None)
+  out = [f"vmapped never slower (ratio >= 1 at every size): "
+         f"{all(r['speedup'] >= 1 for r in rows)} "
+         f"(min {min(r['speedup'] for r in rows):.2f}×)"]
+  for batch, m, want in [(64, 16, 5), (64, 64, 10), (128, 64, 10)]:
+    got = ratio(batch, m)
+    if got is not None:
+      out.append(f"batch {batch}, {m} λ vmapped >= {want}× faster: "
+                 f"{got >= want} ({got:.1f}×)")
+  return out
+
+
+def main(argv):
+  del argv
+  mesh = sharding.make_mesh(_MESH.value)
+  print(f"machine: {_machine()}")
+  print(f"arm {_ARM.value}, mesh {dict(mesh.shape)}, {_STEPS.value} steps per "
+        f"timed call, best of {_REPEATS.value}; python {sys.version.split()[0]}")
+  print(_HEADER, flush=True)
+  rows = []
+  for batch in map(int, _BATCH.value):
+    rows += bench_batch(batch, list(map(int, _NUM.value)), _STEPS.value,
+                        _REPEATS.value, mesh)
+  peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  print(f"peak resident memory (max RSS): {peak_mib:.0f} MiB")
+  for line in _targets(rows):
+    print(line)
+
+
+if __name__ == "__main__":
+  app.run(main)
