@@ -1,0 +1,191 @@
+"""`train_and_evaluate(config, workdir)` for multi-source configs (issue 4).
+
+As the core's `experiment.py`: each arm's whole λ × β_MI × seed grid trains
+as one compiled program (`jit(vmap(train_chunk))`, one call per chunk of
+`train.chunk_steps`), checkpointed after every chunk so a run resumes. Results
+in `workdir` (written by process 0, atomically, with `results.py`):
+  config.json, metrics.jsonl, rd.csv (one row per arm × λ × β_MI × seed),
+  beta_effect.csv, rd.png, beta_effect.png,
+  params/<arm>.npz (axis 0 = grid point), checkpoints/<arm>.npz.
+"""
+
+import json
+import os
+import time
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from ndc_jax import multisource, multisource_eval, multisource_plots, results
+
+PER_SOURCE = ("kl_bpd", "op_bpd", "op_est_bpd", "mse_vae", "mse_op")
+SCALARS = ("kl_bpd_sum", "op_bpd_sum", "op_est_bpd_sum", "mi_bits",
+           "two_terminal_op_bits", "joint_op_bits", "gap_op_bits",
+           "two_terminal_kl_bits", "gap_kl_bits")
+FIXED = ("arm", "source", "num_sources", "dim", "rho", "mi_estimator",
+         "critic", "mi_term", "update_mode", "lmbda", "beta_mi", "seed")
+TRAIN_METRICS = ("loss", "kl_bpd", "op_bpd", "mse", "mse_op", "mi_bits")
+
+
+def rd_columns(num_sources: int) -> tuple[str, ...]:
+  """rd.csv header: rates in bits per source dimension, MSE per component."""
+  per = tuple(f"{n}_{i + 1}" for n in PER_SOURCE for i in range(num_sources))
+  return FIXED + per + SCALARS
+
+
+def build(config, source=None) -> dict:
+  """Validates every arm before any training; returns arm -> Trainer."""
+  if "arms" not in config or not config.arms:
+    raise ValueError("config.arms is empty; give at least one arm")
+  out = {}
+  for name, arm in config.arms.items():
+    try:
+      out[name] = multisource.make_train(arm, source)
+    except ValueError as e:
+      raise ValueError(f"config.arms.{name}: {e}") from None
+  return out
+
+
+def _check_workdir(config, workdir):
+  path = os.path.join(workdir, "config.json")
+  record = json.loads(json.dumps({"config": config.to_dict()}))
+  if os.path.exists(path):
+    with open(path) as f:
+      if json.load(f)["config"] != record["config"]:
+        raise ValueError(f"{workdir} holds results of another config; choose "
+                         "a new --workdir or delete it")
+  elif jax.process_index() == 0:
+    results.write_json(path, record)
+
+
+def train_arm(name, trainer, arm_cfg, workdir, metrics):
+  """Trains one arm's grid, resuming from its checkpoint; returns params."""
+  t = arm_cfg.train
+  lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
+  state = jax.jit(jax.vmap(trainer.init))(jax.vmap(jax.random.key)(seeds))
+  ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
+  if os.path.exists(ckpt):
+    state, _ = results.load_tree(ckpt, state)
+  chunk = jax.jit(jax.vmap(trainer.train_chunk))
+  metrics[:] = [r for r in metrics if r["arm"] != name or
+                r["step"] <= int(state.step[0])]
+  t0 = time.time()
+  while int(state.step[0]) < t.num_steps:
+    step0 = int(state.step[0])
+    state, m = chunk(state, lmbdas, betas)
+    m = jax.tree.map(np.asarray, m)
+    bad = np.flatnonzero(m["first_nonfinite"] >= 0)
+    if bad.size:
+      i = bad[0]
+      raise FloatingPointError(
+          f"arm {name}: non-finite loss at λ={float(lmbdas[i]):g}, β_MI="
+          f"{float(betas[i]):g} (seed {int(seeds[i])}) at step "
+          f"{step0 + int(m['first_nonfinite'][i])}; lower the learning rate")
+    for i in range(len(lmbdas)):
+      metrics.append({"arm": name, "lmbda": float(lmbdas[i]),
+                      "beta_mi": float(betas[i]), "seed": int(seeds[i]),
+                      "step": step0 + t.chunk_steps,
+                      **{k: float(m[k][i]) for k in TRAIN_METRICS}})
+    if jax.process_index() == 0:
+      results.write_jsonl(os.path.join(workdir, "metrics.jsonl"), metrics)
+      results.save_tree(ckpt, state)
+    logging.info("%s: step %d/%d (%.1fs) KL %.3f BPD, MSE %.4f, MI %.3f bits",
+                 name, step0 + t.chunk_steps, t.num_steps, time.time() - t0,
+                 m["kl_bpd"].mean(), m["mse"].mean(), m["mi_bits"].mean())
+  return state.params
+
+
+def _rows(name, arm_cfg, trainer, ev, grid):
+  src = trainer.source
+  fixed = {"arm": name, "source": src.name, "num_sources": src.num_sources,
+           "dim": src.dims[0],
+           "rho": float("nan") if src.rho is None else src.rho,
+           "mi_estimator": arm_cfg.model.mi_estimator,
+           "critic": arm_cfg.model.critic, "mi_term": arm_cfg.model.mi_multiway,
+           "update_mode": arm_cfg.train.update_mode}
+  rows = []
+  for p in range(len(grid[0])):
+    row = {**fixed, "lmbda": float(grid[0][p]), "beta_mi": float(grid[1][p]),
+           "seed": int(grid[2][p])}
+    row.update({f"{n}_{i + 1}": float(ev[n][p, i]) for n in PER_SOURCE
+                for i in range(src.num_sources)})
+    row.update({n: float(ev[n][p]) for n in SCALARS})
+    rows.append(row)
+  return rows
+
+
+def beta_effect(rows: list[dict]) -> list[dict]:
+  """Per arm and β_MI: mean over λ and seeds of the sum rates' excess over
+  the two-terminal bound at the achieved distortion (the equal-distortion
+  comparison), and of the MI estimate."""
+  out = []
+  for arm in sorted({r["arm"] for r in rows}):
+    for beta in sorted({r["beta_mi"] for r in rows if r["arm"] == arm}):
+      sub = [r for r in rows if r["arm"] == arm and r["beta_mi"] == beta]
+      mean = lambda k: float(np.mean([r[k] for r in sub]))
+      out.append({"arm": arm, "beta_mi": beta, "points": len(sub),
+                  "mean_gap_op_bits": mean("gap_op_bits"),
+                  "mean_gap_kl_bits": mean("gap_kl_bits"),
+                  "mean_op_bpd_sum": mean("op_bpd_sum"),
+                  "mean_mse_op": float(np.mean([(r["mse_op_1"] + r["mse_op_2"])
+                                                / 2 for r in sub])),
+                  "mean_mi_bits": mean("mi_bits")})
+  return out
+
+
+BETA_COLUMNS = ("arm", "beta_mi", "points", "mean_gap_op_bits",
+                "mean_gap_kl_bits", "mean_op_bpd_sum", "mean_mse_op",
+                "mean_mi_bits")
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       source=None) -> list[dict]:
+  """Trains and evaluates every arm, writes the results, returns rd rows.
+
+  `source` (a `multisource_sources.MultiSource`, e.g. `from_data(...)`)
+  replaces every arm's `source` config, so a data set runs the same job.
+  """
+  trainers = build(config, source)
+  _check_workdir(config, workdir)
+  metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  rows = []
+  for name, trainer in trainers.items():
+    arm_cfg = config.arms[name]
+    grid = multisource.sweep_grid(arm_cfg)
+    path = os.path.join(workdir, "params", f"{name}.npz")
+    if os.path.exists(path):
+      like = jax.eval_shape(jax.vmap(trainer.init),
+                            jax.vmap(jax.random.key)(grid[2])).params
+      params, _ = results.load_tree(path, like)
+    else:
+      params = train_arm(name, trainer, arm_cfg, workdir, metrics)
+      if jax.process_index() == 0:
+        results.save_tree(path, params, lmbdas=grid[0], betas=grid[1],
+                          seeds=grid[2])
+    ev = multisource_eval.evaluate(trainer, params,
+                                   jax.random.key(arm_cfg.eval.seed),
+                                   arm_cfg.eval.num_samples)
+    rows += _rows(name, arm_cfg, trainer, ev, grid)
+  if jax.process_index() == 0:
+    num = rows[0]["num_sources"]
+    results.write_csv(os.path.join(workdir, "rd.csv"), rows, rd_columns(num))
+    if num == 2:
+      results.write_csv(os.path.join(workdir, "beta_effect.csv"),
+                        beta_effect(rows), BETA_COLUMNS)
+      multisource_plots.rd_figure(rows, os.path.join(workdir, "rd.png"))
+      multisource_plots.beta_figure(rows, os.path.join(workdir,
+                                                       "beta_effect.png"))
+  return rows
+
+
+def format_table(rows: list[dict]) -> str:
+  """The R-D rows as fixed-width text (sum rates in bits per sample pair)."""
+  cols = ("arm", "lmbda", "beta_mi", "op_bpd_sum", "kl_bpd_sum", "mse_op_1",
+          "mse_op_2", "two_terminal_op_bits", "gap_op_bits", "mi_bits")
+  lines = [" ".join(f"{c:>20}" for c in cols)]
+  for r in rows:
+    lines.append(" ".join(f"{r[c]:>20.4g}" if isinstance(r[c], float)
+                          else f"{r[c]!s:>20}" for c in cols))
+  return "\n".join(lines)
