@@ -20,6 +20,7 @@ y' ~ p(y|x) with keys folded from SW_KEY.
 """
 
 import struct
+import time
 from typing import Any, NamedTuple
 
 import constriction
@@ -39,6 +40,7 @@ CHUNK = 8192            # model evaluation batch (fixed shapes: one compile)
 SW_BLOCK = 10_000       # default Slepian-Wolf block length (indices)
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
+SW_DRAWS = 2            # simulated side informations per block
 _PROBE = 1024           # samples that check the fixed-point prior
 
 
@@ -209,8 +211,9 @@ def _sw_encode(u, x, model, block):
   for b, start in enumerate(range(0, u.size, block)):
     ub, xb = u[start:start + block], x[start:start + block]
     y_sim = source.sample_side_info(
-        jax.random.fold_in(jax.random.key(SW_KEY), b), xb, 1)[0]
-    probs = np.exp(_log_q(model, np.asarray(y_sim)).astype(np.float64))
+        jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS)
+    probs = [np.exp(_log_q(model, np.asarray(ys)).astype(np.float64))
+             for ys in y_sim]
     planes, r = slepian_wolf.encode_block(ub, probs, comp.num_indices)
     retries += r
     out.append(slepian_wolf.pack_block(planes, slepian_wolf.index_crc(ub)))
@@ -249,8 +252,9 @@ def compress_with_info(model: Model, x, mode: str | None = None, y=None,
                        sw_block: int = SW_BLOCK) -> tuple[bytes, dict]:
   """x [N, n] -> (.ndc bytes, info). `y` only for mode 'conditional'.
 
-  info: the indices `u` and, for Slepian-Wolf, `sw_retries` (simulated
-  failures that made the encoder add syndrome bits).
+  info: the indices `u`, `encoder_seconds` (time in the encoder network)
+  and, for Slepian-Wolf, `sw_retries` (simulated failures that made the
+  encoder add syndrome bits).
   """
   mode = mode or MODES_OF[model.rate_model][0]
   if mode not in MODES_OF[model.rate_model]:
@@ -260,9 +264,13 @@ def compress_with_info(model: Model, x, mode: str | None = None, y=None,
   if not (isinstance(sw_block, int) and 1 <= sw_block < 2**32):
     raise ValueError(f"sw_block={sw_block!r} is invalid; it must be an "
                      "integer >= 1")
+  if y is not None and mode != "conditional":
+    raise ValueError(f"mode {mode!r} is a distributed code: its encoder does "
+                     "not take y; only mode 'conditional' does")
   x = _samples("x", x, model.dim)
+  t0 = time.perf_counter()
   u = encode_indices(model, x)
-  info = {"u": u}
+  info = {"u": u, "encoder_seconds": time.perf_counter() - t0}
   if mode == "conditional":
     if y is None:
       raise ValueError("mode 'conditional' codes with q(u|y): the encoder "

@@ -12,9 +12,11 @@ failure an error, never silent.
 
 Rate adaptation is the encoder's: for plane k it estimates the plane's rate
 from q(u|y') for side information y' it draws from the source model p(y|x)
-(not the decoder's y), adds a margin, and checks by decoding with y' itself;
-on failure it sends more syndrome bits (×RETRY_STEP), and a plane that would
-need nearly N bits is sent raw.
+(a few draws, never the decoder's y), adds a margin, and checks by decoding
+with every y'; on failure it sends more syndrome bits (×RETRY_STEP), after
+the first pass it adds SAFETY (a real y is a fresh draw, and the first pass
+sits at the code's threshold), and a plane that would need nearly N bits is
+sent raw.
 
 Codes: random irregular LDPC matrices (column degrees DEGREES), built from a
 seed derived from (N, m, plane) with numpy's frozen legacy `RandomState`, so
@@ -34,8 +36,9 @@ MARGIN = 1.04            # syndrome bits per estimated bit of the plane
 SPREAD = 3.0             # + SPREAD · sqrt(N · estimated rate) bits
 MIN_CHECKS = 16          # at least this many syndrome bits per coded plane
 RETRY_STEP = 1.08        # more syndrome bits after a simulated failure
+SAFETY = 1.08            # more syndrome bits after the first simulated pass
 RAW_FRACTION = 0.9       # a plane needing >= this share of N is sent raw
-MAX_ITER = 100           # belief-propagation iterations
+MAX_ITER = 200           # belief-propagation iterations
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
 
 
@@ -101,29 +104,34 @@ def _rate_bits(bits, p_one) -> float:
   return float(-np.log2(np.where(bits == 1, p_one, 1 - p_one)).sum())
 
 
-def encode_block(u: np.ndarray, sim_probs: np.ndarray, num_indices: int
-                 ) -> tuple[list[Plane], int]:
-  """Syndromes of the planes of u [N]; rates chosen with q(u|y') sim_probs.
+def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
+                 num_indices: int) -> tuple[list[Plane], int]:
+  """Syndromes of the planes of u [N]; rates chosen with q(u|y') [N, K] for
+  each simulated side information y' in `sim_probs`.
 
-  Returns (planes, retries): `retries` counts the simulated failures that
-  made the encoder send more syndrome bits.
+  A plane's rate is the largest estimate over the draws plus the margin; it
+  must decode with every draw. Returns (planes, retries): `retries` counts
+  the simulated failures that made the encoder send more syndrome bits.
   """
   n, planes = u.size, num_planes(num_indices)
   out, retries, prefix = [], 0, np.zeros_like(u)
   for k in range(planes):
     bits = plane_bits(u, k, planes)
-    p_one = plane_probs(sim_probs, prefix, k, planes)
-    est = _rate_bits(bits, p_one)
+    p_ones = [plane_probs(p, prefix, k, planes) for p in sim_probs]
+    est = max(_rate_bits(bits, p) for p in p_ones)
     m = int(np.ceil(MARGIN * est + SPREAD * np.sqrt(est) + MIN_CHECKS))
+    passed = False  # the last m decoded with every draw
     while m < RAW_FRACTION * n:
       h = parity_check_matrix(n, m, k)
       syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
-      decoded = _bp_decode(h, syndrome, p_one)
-      if decoded is not None and np.array_equal(decoded, bits):
+      ok = all(np.array_equal(_bp_decode(h, syndrome, p), bits)
+               for p in p_ones)
+      if ok and passed:
         out.append(Plane(m, syndrome))
         break
-      retries += 1
-      m = int(np.ceil(m * RETRY_STEP))
+      retries += not ok
+      passed = ok  # after a pass: a SAFETY margin, checked once more
+      m = int(np.ceil(m * (SAFETY if ok else RETRY_STEP)))
     else:
       out.append(Plane(n, bits))
     prefix = prefix | (bits.astype(u.dtype) << (planes - 1 - k))
