@@ -65,17 +65,21 @@ def pmf_table(params: dict, lo: int, hi: int) -> np.ndarray:
   return np.asarray(table, np.float64).T
 
 
-def encode(params: dict, symbols: np.ndarray) -> tuple[np.ndarray, int]:
+def encode(params: dict, symbols: np.ndarray
+           ) -> tuple[np.ndarray, int, int]:
   """Entropy-codes integer latents [N, C] with ANS (constriction).
 
-  The support of channel c is [min, max] of its column; the decoder needs
-  (lo, hi) per channel as side information (a few bytes, not counted).
+  The support is [lo, hi] = [min, max] of all symbols (at least two values,
+  as constriction needs); the decoder gets (lo, hi) as side information (a
+  few bytes, not counted).
 
   Returns:
-    (compressed uint32 words, lo) — len(words)·32 is the measured bit count.
+    (compressed uint32 words, lo, hi); len(words)·32 is the measured bit
+    count.
   """
   symbols = np.asarray(symbols, np.int64)
-  lo, hi = int(symbols.min()), int(symbols.max())
+  lo = int(symbols.min())
+  hi = max(int(symbols.max()), lo + 1)
   table = pmf_table(params, lo, hi)  # [C, S]
   n, c = symbols.shape
   coder = constriction.stream.stack.AnsCoder()
@@ -83,7 +87,7 @@ def encode(params: dict, symbols: np.ndarray) -> tuple[np.ndarray, int]:
   coder.encode_reverse((symbols - lo).reshape(-1).astype(np.int32),
                        constriction.stream.model.Categorical(perfect=False),
                        np.ascontiguousarray(probs))
-  return coder.get_compressed(), lo
+  return coder.get_compressed(), lo, hi
 
 
 def decode(params: dict, words: np.ndarray, lo: int, hi: int, shape

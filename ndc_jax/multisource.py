@@ -189,7 +189,7 @@ def make_train(config: ml_collections.ConfigDict,
                 zip(terms, g_crit, params["critic"], keys))]
 
   def gains(params):
-    return [jnp.exp(nnx.merge(g, p).log_gain.value)
+    return [jnp.exp(nnx.merge(g, p).log_gain[...])
             for g, p in zip(g_enc, params["enc"]["encoders"])]
 
   def loss_fn(params, xs, lmbda, beta, ma, key):

@@ -56,7 +56,7 @@ def measured_bpd(trainer, params, symbols: np.ndarray) -> np.ndarray:
   for p in range(symbols.shape[0]):
     for i, dim in enumerate(trainer.source.dims):
       ent = jax.tree.map(lambda a: a[p], params["enc"]["entropy"][i])
-      words, _ = em.encode(ent, symbols[p, i])
+      words, _, _ = em.encode(ent, symbols[p, i])
       out[p, i] = 32.0 * len(words) / (symbols.shape[2] * dim)
   return out
 

@@ -31,11 +31,11 @@ def arm(estimator: str = "infonce", update: str = "alternating",
       critic_embed=16, num_negatives=63, mi_multiway="pairwise",
       entropy_components=4, operational_weight=1.0))
   c.train = ml_collections.ConfigDict(dict(
-      num_steps=3000, chunk_steps=500, batch_size=128, learning_rate=2e-3,
+      num_steps=1500, chunk_steps=500, batch_size=128, learning_rate=2e-3,
       entropy_learning_rate=1e-2, critic_learning_rate=2e-3,
       mine_ema_rate=0.01, update_mode=update))
   c.sweep = ml_collections.ConfigDict(dict(
-      lmbdas=(2.0, 5.0, 12.0), betas=(-0.5, 0.0, 0.5), seeds=(0,)))
+      lmbdas=(2.0, 5.0, 12.0), betas=(-1.0, 0.0, 1.0), seeds=(0,)))
   c.eval = ml_collections.ConfigDict(dict(num_samples=20_000, seed=1234))
   return c
 
