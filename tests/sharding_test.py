@@ -31,7 +31,7 @@ from ndc_jax import sharding, train
 assert jax.device_count() == 8, jax.devices()
 cfg = wyner_ziv.get_config("quick").arms.gaussian_conditional
 cfg.sweep.lmbdas, cfg.sweep.seeds = (300., 1000., 3000.), (0, 1)
-cfg.train.num_steps = cfg.train.chunk_steps = 5
+cfg.train.chunk_steps = 5  # one chunk of the quick run is trained
 cfg.train.batch_size = 16
 trainer = train.make_train(cfg)
 lmbdas, seeds = train.sweep_grid(cfg)
