@@ -19,11 +19,6 @@ from ndc_jax import compressor as compressor_lib
 from ndc_jax import rate, relaxation, sources
 
 
-# Gradient estimators of E_p[d(x, g(u, y))] for the learned encoder: a Concrete
-# sample (Maddison et al. 2017), or the exact sum over all K indices.
-ESTIMATORS = ("concrete", "exact")
-
-
 class TrainState(NamedTuple):
   params: dict
   opt_state: optax.OptState
@@ -57,9 +52,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if not 0 <= t.warmup_steps <= t.num_steps:
     raise ValueError(f"train.warmup_steps={t.warmup_steps!r} must lie in "
                      f"[0, train.num_steps={t.num_steps}]")
-  if t.estimator not in ESTIMATORS:
-    raise ValueError(f"train.estimator={t.estimator!r} is unknown; allowed: "
-                     f"{ESTIMATORS}")
   if t.rate_form not in rate.RATE_FORMS:
     raise ValueError(f"train.rate_form={t.rate_form!r} is unknown; allowed: "
                      f"{rate.RATE_FORMS}")
@@ -98,26 +90,25 @@ def make_train(config: ml_collections.ConfigDict) -> Trainer:
     return TrainState(params, tx.init(params), jnp.zeros((), jnp.int32),
                       k_train)
 
-  def loss_learned(params, x, y, lmbda, temperature, key):
+  def loss_learned(params, x, y, lmbda, rate_weight, temperature, key):
     logits = comp.encoder_logits(params, x)
     prior_logits = comp.prior_logits(params, y)
-    if t.estimator == "exact":
-      d = jnp.sum(jax.nn.softmax(logits) * comp.all_distortions(params, x, y),
-                  axis=-1)
-    else:
-      u = relaxation.concrete_sample(key, logits, temperature,
-                                     t.straight_through)
-      d = dist_fn(x, comp.decode(params, u, y))
+    u = relaxation.concrete_sample(key, logits, temperature,
+                                   t.straight_through)
+    d = dist_fn(x, comp.decode(params, u, y))
     bits = rate.training_rate_bits(t.rate_form, logits, prior_logits) / n
-    return jnp.mean(bits + lmbda * d), (jnp.mean(bits), jnp.mean(d))
+    return (jnp.mean(rate_weight * bits + lmbda * d),
+            (jnp.mean(bits), jnp.mean(d)))
 
-  def loss_argmin(params, x, y, lmbda, rate_weight, key):
+  def loss_argmin(params, x, y, lmbda, rate_weight, temperature, key):
+    del temperature
     costs = comp.index_costs(jax.lax.stop_gradient(params), x, key)
     u = jnp.argmin(rate_weight * costs[0] + lmbda * costs[1], axis=-1)
     prior_logits = comp.prior_logits(params, y)
     bits = rate.index_bits(u, prior_logits) / n
     d = dist_fn(x, comp.decode(params, jax.nn.one_hot(u, comp.num_indices), y))
-    return jnp.mean(bits + lmbda * d), (jnp.mean(bits), jnp.mean(d))
+    return (jnp.mean(rate_weight * bits + lmbda * d),
+            (jnp.mean(bits), jnp.mean(d)))
 
   def step(state, lmbda):
     key, k_data, k_u = jax.random.split(state.key, 3)
@@ -125,17 +116,19 @@ def make_train(config: ml_collections.ConfigDict) -> Trainer:
     temperature = relaxation.annealed_temperature(
         state.step, t.temperature_start, t.temperature_end,
         t.temperature_decay_steps)
-    if config.model.encoder == "learned":
-      loss_fn, knob = loss_learned, temperature
-    else:  # decoder-only warm-up: indices chosen by distortion alone
-      loss_fn, knob = loss_argmin, (state.step >= t.warmup_steps).astype(
-          jnp.float32)
+    # Rate warm-up: the rate term's weight ramps from 0 to 1 over
+    # `warmup_steps`, so the encoder first learns to use many indices (a
+    # distortion-only quantizer with side information) before the rate term
+    # prunes them; without it the rate gradient collapses the encoder onto one
+    # index early (the analogue of the published notebook's decoder warm-up).
+    rate_weight = jnp.clip(state.step / max(t.warmup_steps, 1), 0.0, 1.0)
+    loss_fn = loss_learned if config.model.encoder == "learned" else loss_argmin
     (loss, (bits, d)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, x, y, lmbda, knob, k_u)
+        state.params, x, y, lmbda, rate_weight, temperature, k_u)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {"loss": loss, "rate_bits": bits, "distortion": d,
-               "temperature": temperature}
+               "temperature": temperature, "rate_weight": rate_weight}
     return TrainState(params, opt_state, state.step + 1, key), metrics
 
   def train_chunk(state, lmbda):

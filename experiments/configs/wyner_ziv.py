@@ -30,6 +30,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if a.quick:
     for arm in config.arms.values():
       arm.train.num_steps, arm.train.chunk_steps = 60, 30
+      arm.train.warmup_steps = 30
       arm.train.batch_size = 64
       arm.model.num_indices = 16
       arm.model.encoder_hidden = arm.model.decoder_hidden = (32,)

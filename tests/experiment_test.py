@@ -1,0 +1,100 @@
+"""End-to-end tests of train_and_evaluate and the absl launcher."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from unittest import mock
+
+import jax
+import ml_collections
+import numpy as np
+from absl.testing import absltest
+
+from experiments.configs import common, wyner_ziv
+from ndc_jax import experiment, results
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_config(**train_kw):
+  arm = common.arm("gaussian", "conditional", (300.0, 3000.0))
+  arm.train.update(num_steps=40, chunk_steps=20, batch_size=32,
+                   warmup_steps=20, **train_kw)
+  arm.model.update(num_indices=8, encoder_hidden=(16,), decoder_hidden=(16,),
+                   prior_hidden=(16,))
+  arm.eval.num_samples = 2048
+  return ml_collections.ConfigDict({"arms": {"g": arm}})
+
+
+class ExperimentTest(absltest.TestCase):
+
+  def test_launcher_writes_every_file(self):
+    workdir = tempfile.mkdtemp()
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.main",
+         "--config=experiments/configs/wyner_ziv.py:quick",
+         f"--workdir={workdir}"], cwd=ROOT, capture_output=True, text=True,
+        check=True)
+    self.assertIn("gap_bits", out.stdout)  # the printed R-D table
+    self.assertIn("step 60/60", out.stderr)  # progress
+    for name in ("config.json", "metrics.jsonl", "rd.csv", "rd.png",
+                 "binning.png", "params/gaussian_conditional.npz",
+                 "params/laplace_marginal.npz"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    rows = results.read_csv(os.path.join(workdir, "rd.csv"))
+    config = wyner_ziv.get_config("quick")
+    self.assertLen(rows, sum(len(a.sweep.lmbdas) for a in config.arms.values()))
+    self.assertEqual(set(rows[0]), set(experiment.RD_COLUMNS))
+    trainer, params, lmbdas, _ = experiment.load_arm(workdir, "laplace_marginal")
+    self.assertEqual(trainer.source.name, "signed_laplace")
+    self.assertLen(lmbdas, 3)
+    with np.load(os.path.join(workdir, "params/laplace_marginal.npz")) as f:
+      np.testing.assert_array_equal(jax.tree.leaves(params)[0], f["leaf_00000"])
+
+  def test_resume_after_interruption_gives_the_same_numbers(self):
+    straight, interrupted = tempfile.mkdtemp(), tempfile.mkdtemp()
+    rows = experiment.train_and_evaluate(tiny_config(), straight)
+    real_save, calls = results.save_tree, []
+
+    def save_then_die(*args, **kw):
+      real_save(*args, **kw)
+      calls.append(1)
+      raise KeyboardInterrupt  # stop after the first checkpoint
+
+    with mock.patch.object(results, "save_tree", save_then_die):
+      with self.assertRaises(KeyboardInterrupt):
+        experiment.train_and_evaluate(tiny_config(), interrupted)
+    self.assertLen(calls, 1)
+    self.assertFalse(os.path.exists(os.path.join(interrupted, "rd.csv")))
+    resumed = experiment.train_and_evaluate(tiny_config(), interrupted)
+    self.assertEqual(resumed, rows)  # bit-identical: same config and seed
+    self.assertEqual(
+        results.read_jsonl(os.path.join(straight, "metrics.jsonl")),
+        results.read_jsonl(os.path.join(interrupted, "metrics.jsonl")))
+
+  def test_non_finite_loss_stops_with_lambda_and_step(self):
+    workdir = tempfile.mkdtemp()
+    with self.assertRaisesRegex(FloatingPointError,
+                                r"arm g: non-finite loss at λ=300 .* step \d+"):
+      experiment.train_and_evaluate(tiny_config(learning_rate=1e30), workdir)
+    with open(os.path.join(workdir, "config.json")) as f:
+      json.load(f)  # what was written stays valid
+
+  def test_workdir_of_another_config_is_refused(self):
+    workdir = tempfile.mkdtemp()
+    results.write_json(os.path.join(workdir, "config.json"),
+                       {"config": {"arms": {}}})
+    with self.assertRaisesRegex(ValueError, "another config"):
+      experiment.train_and_evaluate(tiny_config(), workdir)
+
+  def test_bad_arm_is_named(self):
+    config = tiny_config()
+    config.arms.g.model.num_indices = 1
+    with self.assertRaisesRegex(ValueError, "config.arms.g: model.num_indices"):
+      experiment.train_and_evaluate(config, tempfile.mkdtemp())
+
+
+if __name__ == "__main__":
+  absltest.main()
