@@ -1,14 +1,14 @@
-"""Launcher of the multi-source experiments (issue 4).
+"""Launcher of the real-data experiments (issue 5).
 
-  python -m experiments.multisource_main \
-      --config=experiments/configs/multisource_gaussian.py \
-      --workdir=runs/multisource_gaussian
+  python -m experiments.realdata_main \
+      --config=experiments/configs/stereo_middlebury.py \
+      --workdir=runs/stereo_middlebury
 """
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ndc_jax import multisource_experiment
+from ndc_jax import realdata_experiment
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (with an optional :arg).",
@@ -20,9 +20,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
-  rows = multisource_experiment.train_and_evaluate(_CONFIG.value,
-                                                   _WORKDIR.value)
-  print(multisource_experiment.format_table(rows))
+  rows = realdata_experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  print(realdata_experiment.format_table(rows, _CONFIG.value.claim.metric))
   print(f"results written to {_WORKDIR.value}")
 
 
