@@ -2,26 +2,54 @@
 
   python -m experiments.main --config=experiments/configs/wyner_ziv.py \
       --workdir=runs/wyner_ziv
+  python -m experiments.main --config=experiments/configs/multisource_gaussian.py \
+      --workdir=runs/multisource_gaussian
+
+Arms with `kind = "multisource"` run the multi-source job, others the
+Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
+multi-host job first (only process 0 writes results).
 """
 
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ndc_jax import experiment
+from ndc_jax import experiment, multisource_experiment, sharding
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (with an optional :arg).",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
+_MESH = flags.DEFINE_string(
+    "mesh", "", "Device mesh, e.g. 'sweep=8' or 'sweep=4,batch=2'; '' puts "
+    "every device of every host on the sweep axis.")
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed", False, "Join a multi-host job (jax.distributed) first.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None,
+    "host:port of process 0 (omit on SLURM / Cloud TPU / Open MPI).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
+                                      "Number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None,
+                                   "This process's index.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
-  rows = experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  print(experiment.format_table(rows))
-  print(f"results written to {_WORKDIR.value}")
+  if _DISTRIBUTED.value:
+    sharding.distributed_init(_COORDINATOR.value, _NUM_PROCESSES.value,
+                              _PROCESS_ID.value)
+  config, mesh = _CONFIG.value, sharding.make_mesh(_MESH.value)
+  if any(a.get("kind") == "multisource" for a in config.arms.values()):
+    job = multisource_experiment
+  else:
+    job = experiment
+  rows = job.train_and_evaluate(config, _WORKDIR.value, mesh=mesh)
+  if jax.process_index() == 0:
+    print(job.format_table(rows))
+    print(f"results written to {_WORKDIR.value}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from ndc_jax import evaluate, plotting, results, train
+from ndc_jax import evaluate, plotting, results, sharding, train
 
 RD_COLUMNS = ("arm", "source", "dim", "rate_model", "encoder", "lmbda", "seed",
               "rate_bits", "distortion", "distortion_db", "bound_name",
@@ -30,21 +30,37 @@ RD_COLUMNS = ("arm", "source", "dim", "rate_model", "encoder", "lmbda", "seed",
               "binned_indices")
 
 
+TRAIN_METRICS = ("loss", "rate_bits", "distortion", "temperature")
+
+
 def _is_writer() -> bool:
   return jax.process_index() == 0
 
 
-def build(config: ml_collections.ConfigDict) -> dict[str, train.Trainer]:
-  """Validates every arm (before any training) and builds its Trainer."""
+# Names of the swept values in messages.
+SWEPT_LABELS = {"lmbda": "λ", "beta_mi": "β_MI"}
+
+
+def build(config: ml_collections.ConfigDict, make_train=train.make_train
+          ) -> dict:
+  """Validates every arm (before any training) and builds its trainer with
+  `make_train(arm_config)`; errors name the arm."""
   if "arms" not in config or not config.arms:
     raise ValueError("config.arms is empty; give at least one arm")
   out = {}
   for name, arm in config.arms.items():
     try:
-      out[name] = train.make_train(arm)
+      out[name] = make_train(arm)
     except ValueError as e:
       raise ValueError(f"config.arms.{name}: {e}") from None
   return out
+
+
+def load_params(path: str, trainer, seeds):
+  """Parameters saved by `train_and_evaluate`, restored exactly ([M, ...])."""
+  like = jax.eval_shape(jax.vmap(trainer.init),
+                        jax.vmap(jax.random.key)(seeds)).params
+  return results.load_tree(path, like)[0]
 
 
 def load_arm(workdir: str, arm: str):
@@ -59,63 +75,78 @@ def load_arm(workdir: str, arm: str):
                      f"{sorted(config.arms)}")
   trainer = train.make_train(config.arms[arm])
   lmbdas, seeds = train.sweep_grid(config.arms[arm])
-  like = jax.eval_shape(jax.vmap(trainer.compressor.init),
-                        jax.vmap(jax.random.key)(seeds))
-  params, _ = results.load_tree(os.path.join(workdir, "params", f"{arm}.npz"),
-                                like)
+  params = load_params(os.path.join(workdir, "params", f"{arm}.npz"), trainer,
+                       seeds)
   return trainer, params, np.asarray(lmbdas), np.asarray(seeds)
 
 
-def _check_workdir(config, workdir):
+def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes config.json, or refuses a workdir that holds another config."""
   path = os.path.join(workdir, "config.json")
-  record = {"config": config.to_dict()}
+  record = json.loads(json.dumps({"config": config.to_dict()}))
   if os.path.exists(path):
     with open(path) as f:
-      if json.load(f)["config"] != json.loads(json.dumps(record["config"])):
+      if json.load(f)["config"] != record["config"]:
         raise ValueError(f"{workdir} holds results of another config; choose a "
                          "new --workdir or delete it")
   elif _is_writer():
     results.write_json(path, record)
 
 
-def _train_arm(name, trainer, arm_cfg, workdir, metrics):
-  """Trains one arm's grid (resuming from its checkpoint); returns params."""
-  t = arm_cfg.train
-  lmbdas, seeds = train.sweep_grid(arm_cfg)
-  state = jax.jit(jax.vmap(trainer.init))(jax.vmap(jax.random.key)(seeds))
+def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
+               swept: dict, seeds, num_steps: int, chunk_steps: int,
+               metric_names, mesh=None) -> dict:
+  """Trains one arm's grid as one compiled program, resuming from its
+  checkpoint; appends chunk metrics to `metrics`; returns the params.
+
+  Args:
+    swept: name -> [M] traced values passed to `trainer.train_chunk` in order
+      (e.g. {"lmbda": ...} or {"lmbda": ..., "beta_mi": ...}).
+    seeds: [M] int seeds (one model per grid point).
+    metric_names: the chunk metrics written to metrics.jsonl.
+    mesh: a `jax.sharding.Mesh` from `sharding.make_mesh` (default: every
+      device on the sweep axis); the grid is padded to fit it.
+  Returns:
+    The trained parameters as host arrays, [M, ...] (padding dropped).
+  """
+  sweep = sharding.shard_sweep(trainer, mesh or sharding.make_mesh(""),
+                               tuple(swept.values()), seeds)
+  state = sweep.init()
   ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
-  if os.path.exists(ckpt):
-    state, _ = results.load_tree(ckpt, state)
-    logging.info("%s: resumed at step %d", name, int(state.step[0]))
-  chunk = jax.jit(jax.vmap(trainer.train_chunk))
-  rows = [r for r in metrics if r["arm"] != name or
-          r["step"] <= int(state.step[0])]
-  metrics[:] = rows
+  if os.path.exists(ckpt):  # stored unpadded: any mesh can resume
+    host, _ = results.load_tree(ckpt, sweep.to_host(state))
+    state = sweep.place(host)
+  step = int(sweep.to_host(state.step)[0])
+  if step:
+    logging.info("%s: resumed at step %d", name, step)
+  metrics[:] = [r for r in metrics if r["arm"] != name or r["step"] <= step]
+  values = {k: np.asarray(v) for k, v in swept.items()}
   t0 = time.time()
-  while int(state.step[0]) < t.num_steps:
-    step0 = int(state.step[0])
-    state, m = chunk(state, lmbdas)
-    m = jax.tree.map(np.asarray, m)
+  while step < num_steps:
+    state, m = sweep.train_chunk(state, *sweep.swept)
+    m = sweep.to_host(m)
     bad = np.flatnonzero(m["first_nonfinite"] >= 0)
     if bad.size:
       i = bad[0]
+      where = ", ".join(f"{SWEPT_LABELS.get(k, k)}={float(v[i]):g}"
+                        for k, v in values.items())
       raise FloatingPointError(
-          f"arm {name}: non-finite loss at λ={float(lmbdas[i]):g} (seed "
-          f"{int(seeds[i])}) at step {step0 + int(m['first_nonfinite'][i])}; "
-          "results written so far are valid; lower the learning rate or λ")
-    step = step0 + t.chunk_steps
-    for i in range(len(lmbdas)):
-      metrics.append({"arm": name, "lmbda": float(lmbdas[i]),
-                      "seed": int(seeds[i]), "step": step,
-                      **{k: float(m[k][i]) for k in
-                         ("loss", "rate_bits", "distortion", "temperature")}})
+          f"arm {name}: non-finite loss at {where} (seed {int(seeds[i])}) at "
+          f"step {step + int(m['first_nonfinite'][i])}; results written so "
+          "far are valid; lower the learning rate or λ")
+    step += chunk_steps
+    for i in range(len(seeds)):
+      metrics.append({"arm": name, "seed": int(seeds[i]), "step": step,
+                      **{k: float(v[i]) for k, v in values.items()},
+                      **{k: float(m[k][i]) for k in metric_names}})
+    host_state = sweep.to_host(state)  # a collective on several hosts
     if _is_writer():
       results.write_jsonl(os.path.join(workdir, "metrics.jsonl"), metrics)
-      results.save_tree(ckpt, state)
-    logging.info("%s: step %d/%d (%.1fs) mean rate %.3f bits, distortion %.5f",
-                 name, step, t.num_steps, time.time() - t0,
-                 m["rate_bits"].mean(), m["distortion"].mean())
-  return state.params
+      results.save_tree(ckpt, host_state)
+    logging.info("%s: step %d/%d (%.1fs) %s", name, step, num_steps,
+                 time.time() - t0,
+                 ", ".join(f"{k} {m[k].mean():.4g}" for k in metric_names))
+  return sweep.to_host(state.params)
 
 
 def _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds):
@@ -128,22 +159,28 @@ def _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds):
           for i in range(len(lmbdas))]
 
 
-def format_table(rows: list[dict]) -> str:
-  """The R-D table as fixed-width text (bits per sample, MSE, dB)."""
-  cols = ("arm", "lmbda", "seed", "rate_bits", "distortion", "bound_bits",
-          "gap_bits", "gap_db", "no_side_info_bits", "max_intervals")
-  lines = [" ".join(f"{c:>18}" for c in cols)]
+TABLE_COLUMNS = ("arm", "lmbda", "seed", "rate_bits", "distortion", "bound_bits",
+                 "gap_bits", "gap_db", "no_side_info_bits", "max_intervals")
+
+
+def format_table(rows: list[dict], cols=TABLE_COLUMNS, width: int = 18) -> str:
+  """Rows as fixed-width text (default: the Wyner-Ziv R-D columns)."""
+  lines = [" ".join(f"{c:>{width}}" for c in cols)]
   for r in rows:
-    lines.append(" ".join(f"{r[c]:>18.4g}" if isinstance(r[c], float)
-                          else f"{r[c]!s:>18}" for c in cols))
+    lines.append(" ".join(f"{r[c]:>{width}.4g}" if isinstance(r[c], float)
+                          else f"{r[c]!s:>{width}}" for c in cols))
   return "\n".join(lines)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
-                       ) -> list[dict]:
-  """Trains and evaluates every arm; writes the results; returns rd rows."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       mesh=None) -> list[dict]:
+  """Trains and evaluates every arm; writes the results; returns rd rows.
+
+  `mesh` (see `sharding.make_mesh`) lays each arm's grid over devices and
+  hosts; by default every device is on the sweep axis.
+  """
   trainers = build(config)
-  _check_workdir(config, workdir)
+  check_workdir(config, workdir)
   metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
   rows, panels = [], []
   for name, trainer in trainers.items():
@@ -151,9 +188,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     lmbdas, seeds = train.sweep_grid(arm_cfg)
     params_path = os.path.join(workdir, "params", f"{name}.npz")
     if os.path.exists(params_path):
-      _, params, _, _ = load_arm(workdir, name)
+      params = load_params(params_path, trainer, seeds)
     else:
-      params = _train_arm(name, trainer, arm_cfg, workdir, metrics)
+      t = arm_cfg.train
+      params = train_grid(name, trainer, workdir, metrics, {"lmbda": lmbdas},
+                          seeds, t.num_steps, t.chunk_steps, TRAIN_METRICS,
+                          mesh)
       if _is_writer():
         results.save_tree(params_path, params, lmbdas=lmbdas, seeds=seeds)
     ev = evaluate.evaluate(trainer, params, lmbdas,

@@ -22,7 +22,7 @@ class MLP(nnx.Module):
     self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs)
                             for a, b in zip(sizes[:-1], sizes[1:])])
     last = self.layers[-1]
-    last.kernel.value = last.kernel.value * out_scale
+    last.kernel[...] = last.kernel[...] * out_scale
 
   def __call__(self, h: jax.Array) -> jax.Array:
     for layer in self.layers[:-1]:

@@ -9,16 +9,14 @@ in `workdir` (written by process 0, atomically, with `results.py`):
   params/<arm>.npz (axis 0 = grid point), checkpoints/<arm>.npz.
 """
 
-import json
 import os
-import time
 
 import jax
 import ml_collections
 import numpy as np
-from absl import logging
 
-from ndc_jax import multisource, multisource_eval, multisource_plots, results
+from ndc_jax import (experiment, multisource, multisource_eval,
+                     multisource_plots, results)
 
 PER_SOURCE = ("kl_bpd", "op_bpd", "op_est_bpd", "mse_vae", "mse_op")
 SCALARS = ("kl_bpd_sum", "op_bpd_sum", "op_est_bpd_sum", "mi_bits",
@@ -35,66 +33,13 @@ def rd_columns(num_sources: int) -> tuple[str, ...]:
   return FIXED + per + SCALARS
 
 
-def build(config, source=None) -> dict:
-  """Validates every arm before any training; returns arm -> Trainer."""
-  if "arms" not in config or not config.arms:
-    raise ValueError("config.arms is empty; give at least one arm")
-  out = {}
-  for name, arm in config.arms.items():
-    try:
-      out[name] = multisource.make_train(arm, source)
-    except ValueError as e:
-      raise ValueError(f"config.arms.{name}: {e}") from None
-  return out
-
-
-def _check_workdir(config, workdir):
-  path = os.path.join(workdir, "config.json")
-  record = json.loads(json.dumps({"config": config.to_dict()}))
-  if os.path.exists(path):
-    with open(path) as f:
-      if json.load(f)["config"] != record["config"]:
-        raise ValueError(f"{workdir} holds results of another config; choose "
-                         "a new --workdir or delete it")
-  elif jax.process_index() == 0:
-    results.write_json(path, record)
-
-
-def train_arm(name, trainer, arm_cfg, workdir, metrics):
-  """Trains one arm's grid, resuming from its checkpoint; returns params."""
-  t = arm_cfg.train
+def train_arm(name, trainer, arm_cfg, workdir, metrics, mesh=None):
+  """Trains one arm's λ × β_MI × seed grid (`experiment.train_grid`)."""
   lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
-  state = jax.jit(jax.vmap(trainer.init))(jax.vmap(jax.random.key)(seeds))
-  ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
-  if os.path.exists(ckpt):
-    state, _ = results.load_tree(ckpt, state)
-  chunk = jax.jit(jax.vmap(trainer.train_chunk))
-  metrics[:] = [r for r in metrics if r["arm"] != name or
-                r["step"] <= int(state.step[0])]
-  t0 = time.time()
-  while int(state.step[0]) < t.num_steps:
-    step0 = int(state.step[0])
-    state, m = chunk(state, lmbdas, betas)
-    m = jax.tree.map(np.asarray, m)
-    bad = np.flatnonzero(m["first_nonfinite"] >= 0)
-    if bad.size:
-      i = bad[0]
-      raise FloatingPointError(
-          f"arm {name}: non-finite loss at λ={float(lmbdas[i]):g}, β_MI="
-          f"{float(betas[i]):g} (seed {int(seeds[i])}) at step "
-          f"{step0 + int(m['first_nonfinite'][i])}; lower the learning rate")
-    for i in range(len(lmbdas)):
-      metrics.append({"arm": name, "lmbda": float(lmbdas[i]),
-                      "beta_mi": float(betas[i]), "seed": int(seeds[i]),
-                      "step": step0 + t.chunk_steps,
-                      **{k: float(m[k][i]) for k in TRAIN_METRICS}})
-    if jax.process_index() == 0:
-      results.write_jsonl(os.path.join(workdir, "metrics.jsonl"), metrics)
-      results.save_tree(ckpt, state)
-    logging.info("%s: step %d/%d (%.1fs) KL %.3f BPD, MSE %.4f, MI %.3f bits",
-                 name, step0 + t.chunk_steps, t.num_steps, time.time() - t0,
-                 m["kl_bpd"].mean(), m["mse"].mean(), m["mi_bits"].mean())
-  return state.params
+  return experiment.train_grid(
+      name, trainer, workdir, metrics, {"lmbda": lmbdas, "beta_mi": betas},
+      seeds, arm_cfg.train.num_steps, arm_cfg.train.chunk_steps,
+      TRAIN_METRICS, mesh)
 
 
 def _rows(name, arm_cfg, trainer, ev, grid):
@@ -141,14 +86,15 @@ BETA_COLUMNS = ("arm", "beta_mi", "points", "mean_gap_op_bits",
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       source=None) -> list[dict]:
+                       source=None, mesh=None) -> list[dict]:
   """Trains and evaluates every arm, writes the results, returns rd rows.
 
   `source` (a `multisource_sources.MultiSource`, e.g. `from_data(...)`)
   replaces every arm's `source` config, so a data set runs the same job.
   """
-  trainers = build(config, source)
-  _check_workdir(config, workdir)
+  trainers = experiment.build(
+      config, lambda arm: multisource.make_train(arm, source))
+  experiment.check_workdir(config, workdir)
   metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
   rows = []
   for name, trainer in trainers.items():
@@ -156,11 +102,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     grid = multisource.sweep_grid(arm_cfg)
     path = os.path.join(workdir, "params", f"{name}.npz")
     if os.path.exists(path):
-      like = jax.eval_shape(jax.vmap(trainer.init),
-                            jax.vmap(jax.random.key)(grid[2])).params
-      params, _ = results.load_tree(path, like)
+      params = experiment.load_params(path, trainer, grid[2])
     else:
-      params = train_arm(name, trainer, arm_cfg, workdir, metrics)
+      params = train_arm(name, trainer, arm_cfg, workdir, metrics, mesh)
       if jax.process_index() == 0:
         results.save_tree(path, params, lmbdas=grid[0], betas=grid[1],
                           seeds=grid[2])
@@ -180,12 +124,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   return rows
 
 
+TABLE_COLUMNS = ("arm", "lmbda", "beta_mi", "op_bpd_sum", "kl_bpd_sum",
+                 "mse_op_1", "mse_op_2", "two_terminal_op_bits", "gap_op_bits",
+                 "mi_bits")
+
+
 def format_table(rows: list[dict]) -> str:
   """The R-D rows as fixed-width text (sum rates in bits per sample pair)."""
-  cols = ("arm", "lmbda", "beta_mi", "op_bpd_sum", "kl_bpd_sum", "mse_op_1",
-          "mse_op_2", "two_terminal_op_bits", "gap_op_bits", "mi_bits")
-  lines = [" ".join(f"{c:>20}" for c in cols)]
-  for r in rows:
-    lines.append(" ".join(f"{r[c]:>20.4g}" if isinstance(r[c], float)
-                          else f"{r[c]!s:>20}" for c in cols))
-  return "\n".join(lines)
+  return experiment.format_table(rows, TABLE_COLUMNS, width=20)

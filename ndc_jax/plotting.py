@@ -8,11 +8,13 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+import io  # noqa: E402
+
 from ndc_jax import results  # noqa: E402
 
 
-def _save(fig, path):
-  import io
+def _save(fig, path: str) -> None:
+  """Saves a matplotlib figure as PNG atomically and closes it."""
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
   plt.close(fig)

@@ -196,16 +196,17 @@ def batch_constraint(mesh: Mesh, batch_size: int) -> Callable:
 class Sweep(NamedTuple):
   """A grid of `num` models laid out on `mesh` (padded to `padded`).
 
-  `lmbdas`, `seeds`: the padded grid as sweep-sharded global arrays [padded].
-  `init()` -> state; `train_chunk(state, lmbdas)` -> (state, metrics), both
-  sweep-sharded, as `jit(vmap(trainer.train_chunk))` (the state is donated).
-  `place(tree)` pads and lays out a host tree of [num] leaves (a restored
-  checkpoint); `to_host(tree)` gathers and drops the padding.
+  `swept` (a tuple: λ, or λ and β_MI), `seeds`: the padded grid as
+  sweep-sharded global arrays [padded]. `init()` -> state;
+  `train_chunk(state, *swept)` -> (state, metrics), both sweep-sharded, as
+  `jit(vmap(trainer.train_chunk))` (the state is donated). `place(tree)` pads
+  and lays out a host tree of [num] leaves (a restored checkpoint);
+  `to_host(tree)` gathers and drops the padding.
   """
   mesh: Mesh
   num: int
   padded: int
-  lmbdas: jax.Array
+  swept: tuple
   seeds: jax.Array
   init: Callable
   train_chunk: Callable
@@ -213,31 +214,42 @@ class Sweep(NamedTuple):
   to_host: Callable
 
 
-def shard_sweep(trainer, mesh: Mesh, lmbdas: jax.typing.ArrayLike,
-                seeds: jax.typing.ArrayLike) -> Sweep:
-  """Lays the grid (lmbdas [M] float32, seeds [M] int) of `trainer` on `mesh`.
+def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike
+                ) -> Sweep:
+  """Lays the grid of `trainer` on `mesh`.
 
-  Model i starts from `trainer.init(jax.random.key(seeds[i]))`, exactly as an
-  unsharded `jit(vmap(trainer.init))` of those keys does.
+  Args:
+    trainer: has `init(key)` and `train_chunk(state, *swept)`.
+    mesh: from `make_mesh`.
+    swept: the traced grid values, one [M] float array (λ) or a tuple of them
+      (λ, β_MI), passed to `train_chunk` in order.
+    seeds: [M] ints; model i starts from
+      `trainer.init(jax.random.key(seeds[i]))`, exactly as an unsharded
+      `jit(vmap(trainer.init))` of those keys does.
   """
-  lmbdas, seeds = np.asarray(lmbdas, np.float32), np.asarray(seeds, np.int32)
-  if lmbdas.ndim != 1 or lmbdas.shape != seeds.shape:
-    raise ValueError(f"lmbdas {lmbdas.shape} and seeds {seeds.shape} must be "
-                     "1-D arrays of one length (the flattened grid)")
-  num = lmbdas.shape[0]
+  swept = tuple(np.asarray(v, np.float32) for v in
+                (swept if isinstance(swept, tuple) else (swept,)))
+  seeds = np.asarray(seeds, np.int32)
+  if any(v.ndim != 1 or v.shape != seeds.shape for v in swept):
+    raise ValueError(f"swept values {[v.shape for v in swept]} and seeds "
+                     f"{seeds.shape} must be 1-D arrays of one length (the "
+                     "flattened grid)")
+  num = seeds.shape[0]
   size = padded_size(num, mesh)
   s = NamedSharding(mesh, P(SWEEP))
-  g_lmbdas, g_seeds = place(pad((lmbdas, seeds), size), mesh)
+  g_swept, g_seeds = place(pad((swept, seeds), size), mesh)
   init = jax.jit(jax.vmap(lambda seed: trainer.init(jax.random.key(seed))),
                  in_shardings=s, out_shardings=s)
   if size == 1:  # XLA runs a size-1 vmap ~30% slower than the plain program
-    def chunk_fn(state, lmbda):
-      out = trainer.train_chunk(jax.tree.map(lambda a: a[0], state), lmbda[0])
+    def chunk_fn(state, *values):
+      out = trainer.train_chunk(jax.tree.map(lambda a: a[0], state),
+                                *(v[0] for v in values))
       return jax.tree.map(lambda a: a[None], out)
   else:
     chunk_fn = jax.vmap(trainer.train_chunk, spmd_axis_name=SWEEP)
-  chunk = jax.jit(chunk_fn, in_shardings=(s, s), out_shardings=(s, s),
-                  donate_argnums=0)
-  return Sweep(mesh, num, size, g_lmbdas, g_seeds, lambda: init(g_seeds),
-               chunk, lambda tree: place(pad(tree, size), mesh),
+  chunk = jax.jit(chunk_fn, in_shardings=(s,) * (1 + len(swept)),
+                  out_shardings=(s, s), donate_argnums=0)
+  return Sweep(mesh, num, size, tuple(g_swept), g_seeds,
+               lambda: init(g_seeds), chunk,
+               lambda tree: place(pad(tree, size), mesh),
                lambda tree: to_host(tree, num))

@@ -46,7 +46,7 @@ sweep = sharding.shard_sweep(trainer, mesh, lmbdas, seeds)
 assert (sweep.num, sweep.padded) == (6, 8), (sweep.num, sweep.padded)
 state = sweep.init()
 chex.assert_trees_all_equal(sweep.to_host(state), ref_init)
-state, m = sweep.train_chunk(state, sweep.lmbdas)
+state, m = sweep.train_chunk(state, *sweep.swept)
 got, got_m = sweep.to_host((state, m))
 chex.assert_trees_all_close(got.params, sharding.to_host(ref.params),
                             rtol=1e-5, atol=1e-6)

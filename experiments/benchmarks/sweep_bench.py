@@ -90,16 +90,16 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
     sweep = sharding.shard_sweep(trainer, mesh, lmbdas, seeds)
     vstate = sweep.init()
     t0 = time.perf_counter()
-    vchunk = sweep.train_chunk.lower(vstate, sweep.lmbdas).compile()
+    vchunk = sweep.train_chunk.lower(vstate, *sweep.swept).compile()
     vmap_compile = time.perf_counter() - t0
     # Warm-up (first calls allocate), then interleaved timed calls.
     jax.block_until_ready([single(s, l) for s, l in zip(states, lmbdas)])
-    vstate, _ = jax.block_until_ready(vchunk(vstate, sweep.lmbdas))
+    vstate, _ = jax.block_until_ready(vchunk(vstate, *sweep.swept))
     seq_t, vmap_t = [], []
     for _ in range(repeats):
       dt, _ = _timed(lambda: [single(s, l) for s, l in zip(states, lmbdas)])
       seq_t.append(dt)
-      dt, (vstate, _) = _timed(lambda: vchunk(vstate, sweep.lmbdas))
+      dt, (vstate, _) = _timed(lambda: vchunk(vstate, *sweep.swept))
       vmap_t.append(dt)
     seq, vm = min(seq_t), min(vmap_t)
     rows.append(dict(batch=batch, models=m, seq_steps_s=steps / seq,

@@ -24,7 +24,7 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       distortion="squared_error", side_info_samples=8))
   c.train = ml_collections.ConfigDict(dict(
       num_steps=3000, chunk_steps=250, batch_size=256, learning_rate=1e-3,
-      prior_learning_rate=1e-2, temperature_start=1.0, temperature_end=0.1,
+      prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,
       temperature_decay_steps=2000.0, straight_through=False,
       rate_form="cross_entropy", warmup_steps=1500))
   c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,)))

@@ -6,7 +6,7 @@ arms = {InfoNCE, MINE} × {alternating, joint updates}; each trains its whole
 λ × β_MI × seed grid as one compiled program. β_MI takes both signs.
 
 Run (~15 min on a 2-core CPU):
-  python -m experiments.multisource_main \
+  python -m experiments.main \
       --config=experiments/configs/multisource_gaussian.py \
       --workdir=runs/multisource_gaussian
 Small variant for tests and notebooks:

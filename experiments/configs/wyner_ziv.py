@@ -21,11 +21,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.arms = ml_collections.ConfigDict({
       "gaussian_conditional": common.arm(
-          "gaussian", "conditional", (300., 1000., 3000., 10000., 30000.)),
+          "gaussian", "conditional", (1e3, 3e3, 1e4, 3e4, 1e5)),
       "gaussian_marginal": common.arm(
-          "gaussian", "marginal", (300., 1000., 3000., 10000., 30000.)),
+          "gaussian", "marginal", (1e3, 3e3, 1e4, 3e4, 1e5)),
       "laplace_marginal": common.arm(
-          "signed_laplace", "marginal", (1., 3., 10., 30., 100.)),
+          "signed_laplace", "marginal", (3., 10., 30., 100., 300.)),
   })
   if a.quick:
     for arm in config.arms.values():
