@@ -88,14 +88,23 @@ def distortions(x: np.ndarray, x_hat: np.ndarray, shape) -> dict:
           "prdn_pct": float(metrics.prdn(x, x_hat, axis=None))}
 
 
-def evaluate(trainer, params, data, norm, eval_cfg) -> tuple[dict, list]:
+def evaluate(trainer, params, heldout: dict, norm, eval_cfg) -> dict:
+  """`evaluate_one` on every held-out set ({name: MultiSourceData}), sharing
+  one set of compiled functions; returns {name: (metrics, reconstructions)}."""
+  codec = _codec(trainer)
+  return {name: evaluate_one(trainer, params, data, norm, eval_cfg, codec)
+          for name, data in heldout.items()}
+
+
+def evaluate_one(trainer, params, data, norm, eval_cfg, codec=None
+                 ) -> tuple[dict, list]:
   """Rates, distortions, FID and latency of every model on held-out `data`.
 
   Returns ({name: [M] array}, reconstructions [M][N] of [num, dim] arrays in
   physical units).
   """
   xs = tuple(jnp.asarray(x) for x in norm.apply(data).sources)
-  encode, decode, rates = _codec(trainer)
+  encode, decode, rates = codec or _codec(trainer)
   kl, est, ys, x_hat = jax.tree.map(np.asarray, rates(params, xs))
   dims = np.asarray(trainer.source.dims, np.float64)
   out = {"kl_bpd": kl / dims, "op_est_bpd": est / dims,

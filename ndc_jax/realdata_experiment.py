@@ -178,9 +178,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                                   os.path.join(workdir, run))
       train_s = time.time() - t0
       grid = [np.asarray(g) for g in multisource.sweep_grid(arm_cfg)]
+      evals = realdata_eval.evaluate(trainer, params, heldout, norm,
+                                     config.eval)
       for split, data in heldout.items():
-        ev, recon = realdata_eval.evaluate(trainer, params, data, norm,
-                                           config.eval)
+        ev, recon = evals[split]
         for p in range(len(grid[0])):
           rows.append({
               "run": run, "split": split, "arm": name,

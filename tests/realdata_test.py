@@ -4,13 +4,15 @@ protocol's mean ± std, folds without overlap, and missing-data errors."""
 import json
 import os
 import tempfile
+from unittest import mock
 
+import jax
 import numpy as np
 import wfdb
 from absl.testing import absltest
 
 from experiments.configs import ecg_wfdb, eeg_physionet, stereo_middlebury
-from ndc_jax import realdata_data, realdata_experiment, results
+from ndc_jax import multisource, realdata_data, realdata_experiment, results
 from ndc_jax.data import physionet
 
 FILES = ("config.json", "rd.csv", "protocol.csv", "beta_ablation.csv",
@@ -67,23 +69,44 @@ class RealDataEndToEndTest(absltest.TestCase):
         config.eval.latency_repeats = 3
         realdata_experiment.train_and_evaluate(config, d)
 
-  def test_eeg_physionet_quick_kfold_mean_std(self):
-    config = eeg_physionet.get_config("quick,kfold,folds=2")
+  def test_eeg_physionet_quick(self):
+    config = eeg_physionet.get_config("quick")
     with tempfile.TemporaryDirectory() as d:
       rows = realdata_experiment.train_and_evaluate(config, d)
       self._check_run(d, rows, ("rmse", "prd_pct", "prdn_pct", "rmse_1"),
-                      ("heldout",))
+                      ("val", "test"))
+      with open(os.path.join(d, "config.json")) as f:
+        self.assertEqual(json.load(f)["data"]["units"], "uV")
+
+  def test_kfold_protocol_mean_std(self):
+    # Untrained models (init params) keep this fast; training is covered above.
+    def untrained(name, arm_cfg, source, run_dir):
+      del name, run_dir
+      trainer = multisource.make_train(arm_cfg, source)
+      seeds = multisource.sweep_grid(arm_cfg)[2]
+      return trainer, jax.vmap(trainer.init)(
+          jax.vmap(jax.random.key)(seeds)).params
+
+    config = stereo_middlebury.get_config("quick,kfold,folds=2")
+    with tempfile.TemporaryDirectory() as d, mock.patch.object(
+        realdata_experiment, "train_arm", untrained):
+      rows = realdata_experiment.train_and_evaluate(config, d)
       self.assertEqual({r["run"] for r in rows}, {"fold0", "fold1"})
+      self.assertEqual({r["split"] for r in rows}, {"heldout"})
       prot = results.read_csv(os.path.join(d, "protocol.csv"))
       self.assertLen(prot, 2)  # 1 λ × 2 β_MI, each over 2 folds
       for p in prot:
         self.assertEqual(p["folds"], "2")
-        for c in ("rmse", "prd_pct", "op_bpd_mean"):
+        for c in ("psnr_db", "ms_ssim", "op_bpd_mean", "kl_bpd_1"):
           folds = [r[c] for r in rows if r["beta_mi"] == float(p["beta_mi"])]
+          self.assertLen(folds, 2)
           self.assertAlmostEqual(float(p[f"{c}_mean"]), np.mean(folds),
                                  delta=1e-4 * abs(np.mean(folds)))
           self.assertAlmostEqual(float(p[f"{c}_std"]), np.std(folds, ddof=1),
                                  delta=1e-4 * abs(np.mean(folds)) + 1e-9)
+      with open(os.path.join(d, "summary.json")) as f:
+        sizes = json.load(f)["sizes"]
+      self.assertEqual([s["run"] for s in sizes], ["fold0", "fold1"])
 
   def test_ecg_wfdb_quick_on_local_record(self):
     with tempfile.TemporaryDirectory() as data_dir, \

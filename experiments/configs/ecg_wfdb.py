@@ -37,5 +37,5 @@ def get_config(arg: str | None = None):
                 citation=INCART_CITATION),
       claim=dict(metric="prd_pct", target=2.0, rate_bpd=0.0,
                  higher_is_better=False),
-      latent_dim=32, hidden=(256,), lmbdas=(2.0, 8.0, 32.0),
+      latent_dim=32, hidden=(128,), lmbdas=(4.0, 16.0, 64.0),
       quick_data=dict(window=32))

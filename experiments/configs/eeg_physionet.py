@@ -23,5 +23,5 @@ def get_config(arg: str | None = None):
       data=dict(name="eeg_physionet", groups="hemispheres", window=32, hop=8),
       claim=dict(metric="prd_pct", target=2.0, rate_bpd=0.0,
                  higher_is_better=False),
-      latent_dim=32, hidden=(256,), lmbdas=(2.0, 8.0, 32.0),
+      latent_dim=32, hidden=(128,), lmbdas=(4.0, 16.0, 64.0),
       quick_data=dict(groups="C3,Fc3;C4,Fc4", window=16, hop=16))

@@ -24,5 +24,5 @@ def get_config(arg: str | None = None):
                 color=False),
       claim=dict(metric="psnr_db", target=30.0, rate_bpd=0.4,
                  higher_is_better=True),
-      latent_dim=32, hidden=(256,), lmbdas=(2.0, 8.0, 32.0),
+      latent_dim=32, hidden=(128,), lmbdas=(4.0, 16.0, 64.0),
       quick_data=dict(patch_size=12, stride=12))
