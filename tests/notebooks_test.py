@@ -34,6 +34,10 @@ SMALL_RUNS = {
          "gaussian_marginal.marginal.ndc",
          "gaussian_conditional.conditional.ndc",
          "gaussian_conditional.slepian_wolf.ndc")),
+    "multisource.ipynb": (
+        {"QUICK": True},
+        ("config.json", "metrics.jsonl", "rd.csv", "beta_effect.csv",
+         "rd.png", "beta_effect.png", "params/infonce_alternating.npz")),
 }
 
 
