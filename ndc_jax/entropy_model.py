@@ -65,17 +65,20 @@ def pmf_table(params: dict, lo: int, hi: int) -> np.ndarray:
   return np.asarray(table, np.float64).T
 
 
+RANGE_BITS = 64  # (lo, hi) as two int32
+
+
 def encode(params: dict, symbols: np.ndarray
            ) -> tuple[np.ndarray, int, int]:
   """Entropy-codes integer latents [N, C] with ANS (constriction).
 
   The support is [lo, hi] = [min, max] of all symbols (at least two values,
-  as constriction needs); the decoder gets (lo, hi) as side information (a
-  few bytes, not counted).
+  as constriction needs); the decoder gets (lo, hi) as two int32 (64 bits,
+  `RANGE_BITS`, counted by the measured rate).
 
   Returns:
-    (compressed uint32 words, lo, hi); len(words)·32 is the measured bit
-    count.
+    (compressed uint32 words, lo, hi); len(words)·32 + RANGE_BITS is the
+    measured bit count.
   """
   symbols = np.asarray(symbols, np.int64)
   lo = int(symbols.min())

@@ -51,13 +51,15 @@ def _evaluate_one(trainer, params, xs, key):
 
 
 def measured_bpd(trainer, params, symbols: np.ndarray) -> np.ndarray:
-  """Bits of real ANS bitstreams / dim_i: symbols [M, N, S, m] -> [M, N]."""
+  """Bits of real ANS bitstreams (with their symbol range) / dim_i:
+  symbols [M, N, S, m] -> [M, N]."""
   out = np.zeros(symbols.shape[:2])
   for p in range(symbols.shape[0]):
     for i, dim in enumerate(trainer.source.dims):
       ent = jax.tree.map(lambda a: a[p], params["enc"]["entropy"][i])
       words, _, _ = em.encode(ent, symbols[p, i])
-      out[p, i] = 32.0 * len(words) / (symbols.shape[2] * dim)
+      out[p, i] = (32.0 * len(words) + em.RANGE_BITS) / (symbols.shape[2] *
+                                                          dim)
   return out
 
 
