@@ -138,7 +138,7 @@ def evaluate_one(trainer, params, data, norm, eval_cfg, codec=None
     per_model.append(row)
   for k in per_model[0]:
     out[k] = np.asarray([r[k] for r in per_model])
-  one = jax.tree.map(lambda a: a[0], params)
+  one = jax.tree.map(lambda a: np.asarray(a)[0], params)  # no eager jit
   reps = eval_cfg.latency_repeats
   ys0 = encode(one, xs)
   first = tuple(x[:1] for x in xs)

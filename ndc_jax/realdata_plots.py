@@ -61,6 +61,7 @@ def reconstructions(data, recons: list, labels: list[str], path: str,
       axes[i, 0].set_ylabel(data.meta.get("units", ""), fontsize=7)
     axes[0, 0].legend(fontsize=6)
     axes[-1, 0].set_xlabel("s", fontsize=7)
+    fig.tight_layout()
   _save(fig, path)
 
 

@@ -7,6 +7,7 @@ import tempfile
 from unittest import mock
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import wfdb
 from absl.testing import absltest
@@ -83,9 +84,10 @@ class RealDataEndToEndTest(absltest.TestCase):
     def untrained(name, arm_cfg, source, run_dir):
       del name, run_dir
       trainer = multisource.make_train(arm_cfg, source)
-      seeds = multisource.sweep_grid(arm_cfg)[2]
-      return trainer, jax.vmap(trainer.init)(
-          jax.vmap(jax.random.key)(seeds)).params
+      # Per-seed init, stacked: ~1 s here against ~10 s for vmap(init).
+      inits = [trainer.init(jax.random.key(int(s))).params
+               for s in multisource.sweep_grid(arm_cfg)[2]]
+      return trainer, jax.tree.map(lambda *a: jnp.stack(a), *inits)
 
     config = stereo_middlebury.get_config("quick,kfold,folds=2")
     with tempfile.TemporaryDirectory() as d, mock.patch.object(

@@ -24,7 +24,7 @@ def arms(latent_dim: int, hidden: tuple, lmbdas: tuple, betas=(-0.5, 0.0, 0.5),
                                  "separable" if est == "infonce" else "mlp")
     c.model.latent_dim = latent_dim
     c.model.encoder_hidden = c.model.decoder_hidden = tuple(hidden)
-    c.train.num_steps, c.train.chunk_steps = num_steps, num_steps // 3  # 3 checkpoints
+    c.train.num_steps, c.train.chunk_steps = num_steps, num_steps // 3
     c.train.batch_size = 64
     # 2e-3 (the Gaussian configs' rate) diverged on 256-dim stereo patches:
     # KL > 100 BPD and NaN (MINE, β_MI = -1) within 400 steps.
@@ -41,7 +41,8 @@ def shrink(config: ml_collections.ConfigDict, lmbdas: tuple) -> None:
                      ("infonce",))
   c = config.arms.infonce
   c.train.chunk_steps, c.train.batch_size = 20, 32
-  c.model.critic_hidden, c.model.critic_embed, c.model.num_negatives = (8,), 4, 7
+  c.model.critic_hidden, c.model.critic_embed = (8,), 4
+  c.model.num_negatives = 7
   c.eval.num_samples = 1000
   config.eval.latency_repeats = 2
   config.eval.num_figure_examples = 3
