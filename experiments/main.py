@@ -5,8 +5,11 @@
   python -m experiments.main --config=experiments/configs/multisource_gaussian.py \
       --workdir=runs/multisource_gaussian
 
-Arms with `kind = "multisource"` run the multi-source job, others the
-Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
+  python -m experiments.main --config=experiments/configs/stereo_middlebury.py \
+      --workdir=runs/stereo_middlebury
+
+A config with a `data` section runs the real-data job, one whose arms have
+`kind = "multisource"` the multi-source job, any other the Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
 multi-host job first (only process 0 writes results).
 """
 
@@ -14,7 +17,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ndc_jax import experiment, multisource_experiment, sharding
+from ndc_jax import (experiment, multisource_experiment, realdata_experiment,
+                     sharding)
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (with an optional :arg).",
@@ -42,13 +46,18 @@ def main(argv):
     sharding.distributed_init(_COORDINATOR.value, _NUM_PROCESSES.value,
                               _PROCESS_ID.value)
   config, mesh = _CONFIG.value, sharding.make_mesh(_MESH.value)
-  if any(a.get("kind") == "multisource" for a in config.arms.values()):
-    job = multisource_experiment
+  if "data" in config:
+    rows = realdata_experiment.train_and_evaluate(config, _WORKDIR.value,
+                                                  mesh=mesh)
+    table = realdata_experiment.format_table(rows, config.claim.metric)
   else:
-    job = experiment
-  rows = job.train_and_evaluate(config, _WORKDIR.value, mesh=mesh)
+    job = (multisource_experiment if any(
+        a.get("kind") == "multisource" for a in config.arms.values())
+           else experiment)
+    rows = job.train_and_evaluate(config, _WORKDIR.value, mesh=mesh)
+    table = job.format_table(rows)
   if jax.process_index() == 0:
-    print(job.format_table(rows))
+    print(table)
     print(f"results written to {_WORKDIR.value}")
 
 

@@ -80,10 +80,13 @@ def load_arm(workdir: str, arm: str):
   return trainer, params, np.asarray(lmbdas), np.asarray(seeds)
 
 
-def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Writes config.json, or refuses a workdir that holds another config."""
+def check_workdir(config: ml_collections.ConfigDict, workdir: str,
+                  **extra) -> None:
+  """Writes config.json ({"config": ..., **extra}, e.g. a data set's licence
+  and citation), or refuses a workdir that holds another record."""
   path = os.path.join(workdir, "config.json")
-  record = json.loads(json.dumps({"config": config.to_dict()}))
+  record = json.loads(json.dumps({"config": config.to_dict(), **extra},
+                                 default=str))
   if os.path.exists(path):
     with open(path) as f:
       if json.load(f)["config"] != record["config"]:

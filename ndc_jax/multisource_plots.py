@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ndc_jax import bounds  # noqa: E402
-from ndc_jax.plotting import _save  # noqa: E402
+from ndc_jax.plotting import save_figure  # noqa: E402
 
 
 def _arms(rows):
@@ -49,7 +49,7 @@ def rd_figure(rows: list[dict], path: str) -> None:
            ylabel="sum rate (bits / sample pair)", title=arm)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=6)
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def beta_figure(rows: list[dict], path: str) -> None:
@@ -72,4 +72,4 @@ def beta_figure(rows: list[dict], path: str) -> None:
     axes[0, col].set(title=arm, ylabel="operational gap to bound (bits)")
     axes[1, col].set(xlabel="β_MI", ylabel="Î(Z1; Z2) (bits)")
     axes[0, col].legend(fontsize=7)
-  _save(fig, path)
+  save_figure(fig, path)

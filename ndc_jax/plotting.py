@@ -13,7 +13,7 @@ import io  # noqa: E402
 from ndc_jax import results  # noqa: E402
 
 
-def _save(fig, path: str) -> None:
+def save_figure(fig, path: str) -> None:
   """Saves a matplotlib figure as PNG atomically and closes it."""
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -50,7 +50,7 @@ def rd_figure(rows: list[dict], sources: dict, path: str) -> None:
            title=name)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def binning_figure(panels: list[tuple], path: str) -> None:
@@ -79,4 +79,4 @@ def binning_figure(panels: list[tuple], path: str) -> None:
               [:, 0], label=f"u={k}")
     ax.set(xlabel="side information y", ylabel="x̂(u, y)")
     ax.legend(fontsize=6, ncol=2)
-  _save(fig, path)
+  save_figure(fig, path)

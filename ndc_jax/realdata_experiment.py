@@ -23,8 +23,9 @@ import jax
 import ml_collections
 import numpy as np
 
-from ndc_jax import (multisource, multisource_experiment, multisource_sources,
-                     realdata_data, realdata_eval, realdata_plots, results)
+from ndc_jax import (experiment, multisource, multisource_experiment,
+                     multisource_sources, realdata_data, realdata_eval,
+                     realdata_plots, results)
 
 FIXED = ("run", "split", "arm", "mi_estimator", "lmbda", "beta_mi", "seed",
          "num_train", "num_heldout", "train_s")
@@ -122,19 +123,7 @@ def _notes(config, data) -> dict:
                      "entropy coding excluded", "device": str(jax.devices()[0])}
 
 
-def _check_workdir(workdir: str, record: dict) -> None:
-  path = os.path.join(workdir, "config.json")
-  record = json.loads(json.dumps(record, default=str))
-  if os.path.exists(path):
-    with open(path) as f:
-      if json.load(f) != record:
-        raise ValueError(f"{workdir} holds results of another config or data;"
-                         " choose a new --workdir or delete it")
-  elif jax.process_index() == 0:
-    results.write_json(path, record)
-
-
-def train_arm(name: str, arm_cfg, source, run_dir: str):
+def train_arm(name: str, arm_cfg, source, run_dir: str, mesh=None):
   """Trains (or reloads) one arm's λ × β_MI × seed grid on `source` with
   `multisource_experiment.train_arm` (checkpoints and metrics.jsonl in
   run_dir/name); returns (trainer, params batched on axis 0)."""
@@ -143,27 +132,27 @@ def train_arm(name: str, arm_cfg, source, run_dir: str):
   path = os.path.join(arm_dir, "params.npz")
   grid = multisource.sweep_grid(arm_cfg)
   if os.path.exists(path):
-    like = jax.eval_shape(jax.vmap(trainer.init),
-                          jax.vmap(jax.random.key)(grid[2])).params
-    return trainer, results.load_tree(path, like)[0]
+    return trainer, experiment.load_params(path, trainer, grid[2])
   metrics = results.read_jsonl(os.path.join(arm_dir, "metrics.jsonl"))
   params = multisource_experiment.train_arm(name, trainer, arm_cfg, arm_dir,
-                                            metrics)
+                                            metrics, mesh)
   if jax.process_index() == 0:
     results.save_tree(path, params, lmbdas=grid[0], betas=grid[1],
                       seeds=grid[2])
   return trainer, params
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
-                       ) -> list[dict]:
-  """Runs the protocol for every arm, writes the results, returns rd rows."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       mesh=None) -> list[dict]:
+  """Runs the protocol for every arm, writes the results, returns rd rows.
+
+  `mesh` (see `sharding.make_mesh`) lays each grid over devices."""
   parts = realdata_data.load_splits(config.data)
   runs = realdata_data.protocol_runs(config.protocol, parts)
   meta = json.loads(json.dumps({k: v for k, v in parts["test"].meta.items()
                                 if k not in ("split", "rows", "samples")},
                                default=str))
-  _check_workdir(workdir, {"config": config.to_dict(), "data": meta})
+  experiment.check_workdir(config, workdir, data=meta)
   image = realdata_eval.is_image(parts["test"].shapes[0])
   cols = columns(len(parts["test"].sources), image)
   rows, sizes, t_start = [], [], time.time()
@@ -175,7 +164,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     for name, arm_cfg in config.arms.items():
       t0 = time.time()
       trainer, params = train_arm(name, arm_cfg, source,
-                                  os.path.join(workdir, run))
+                                  os.path.join(workdir, run), mesh)
       train_s = time.time() - t0
       grid = [np.asarray(g) for g in multisource.sweep_grid(arm_cfg)]
       evals = realdata_eval.evaluate(trainer, params, heldout, norm,

@@ -1,7 +1,6 @@
 """Figures of the real-data experiments: example reconstructions (image
 patches, or signal traces original vs decoded) and held-out R-D points."""
 
-import io
 
 import matplotlib
 
@@ -9,14 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ndc_jax import results  # noqa: E402
-
-
-def _save(fig, path: str) -> None:
-  buf = io.BytesIO()
-  fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-  plt.close(fig)
-  results.atomic_write(path, buf.getvalue())
+from ndc_jax.plotting import save_figure  # noqa: E402
 
 
 def reconstructions(data, recons: list, labels: list[str], path: str,
@@ -62,7 +54,7 @@ def reconstructions(data, recons: list, labels: list[str], path: str,
     axes[0, 0].legend(fontsize=6)
     axes[-1, 0].set_xlabel("s", fontsize=7)
     fig.tight_layout()
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def rd_figure(rows: list[dict], metric: str, path: str) -> None:
@@ -83,4 +75,4 @@ def rd_figure(rows: list[dict], metric: str, path: str) -> None:
   ax.set_xlabel("measured rate (bits per dimension)")
   ax.set_ylabel(metric)
   ax.legend(fontsize=6)
-  _save(fig, path)
+  save_figure(fig, path)

@@ -81,8 +81,8 @@ class RealDataEndToEndTest(absltest.TestCase):
 
   def test_kfold_protocol_mean_std(self):
     # Untrained models (init params) keep this fast; training is covered above.
-    def untrained(name, arm_cfg, source, run_dir):
-      del name, run_dir
+    def untrained(name, arm_cfg, source, run_dir, mesh):
+      del name, run_dir, mesh
       trainer = multisource.make_train(arm_cfg, source)
       # Per-seed init, stacked: ~1 s here against ~10 s for vmap(init).
       inits = [trainer.init(jax.random.key(int(s))).params

@@ -9,7 +9,7 @@ MINE, λ × β_MI ∈ {-1, 0, 1}. Claim checked (design document): PRD <= 2 %.
 
 Get the data:  wget -r -N -c -np https://physionet.org/files/incartdb/1.0.0/
 Run (a few minutes on a 2-core CPU):
-  python -m experiments.realdata_main \
+  python -m experiments.main \
       --config=experiments/configs/ecg_wfdb.py \
       --config.data.path=/data/incart --config.data.record=I01 \
       --workdir=runs/ecg_wfdb

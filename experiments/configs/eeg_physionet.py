@@ -7,7 +7,7 @@ splits train 80 % / val 10 % / test 10 %. Arms: InfoNCE vs MINE,
 λ × β_MI ∈ {-1, 0, 1}. Reported: RMSE (µV) and PRD (%).
 
 Run (a few minutes on a 2-core CPU):
-  python -m experiments.realdata_main \
+  python -m experiments.main \
       --config=experiments/configs/eeg_physionet.py \
       --workdir=runs/eeg_physionet
 5-fold cross-validation (mean ± std): --config=...eeg_physionet.py:kfold

@@ -7,7 +7,7 @@ Claim checked (design document): PSNR >= 30 dB at <= 0.4 bits per dimension.
 Another Middlebury scene: --config.data.path=/data/Motorcycle-perfect.
 
 Run (a few minutes on a 2-core CPU):
-  python -m experiments.realdata_main \
+  python -m experiments.main \
       --config=experiments/configs/stereo_middlebury.py \
       --workdir=runs/stereo_middlebury
 5-fold cross-validation (mean ± std): --config=...stereo_middlebury.py:kfold
