@@ -4,7 +4,7 @@ EEG Motor Movement/Imagery record S001R02 (64 channels, 160 Hz, 61 s, µV;
 shipped in biosignalsnotebooks): 27 left-hemisphere channels vs 27 right
 ones (midline dropped), 0.2 s windows (32 samples, hop 8) cut inside time
 splits train 80 % / val 10 % / test 10 %. Arms: InfoNCE vs MINE,
-λ × β_MI ∈ {-1, 0, 1}. Reported: RMSE (µV) and PRD (%).
+λ × β_MI ∈ {-0.5, 0, 0.5}. Reported: RMSE (µV) and PRD (%).
 
 Run (a few minutes on a 2-core CPU):
   python -m experiments.main \
