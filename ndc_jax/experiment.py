@@ -182,7 +182,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   `mesh` (see `sharding.make_mesh`) lays each arm's grid over devices and
   hosts; by default every device is on the sweep axis.
   """
-  trainers = build(config)
+  mesh = mesh or sharding.make_mesh("")
+  trainers = build(config, lambda arm: train.make_train(
+      arm, sharding.batch_constraint(mesh, arm.train.batch_size)))
   check_workdir(config, workdir)
   metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
   rows, panels = [], []

@@ -5,7 +5,9 @@ Its axis 0 is laid out on the mesh axis ``sweep`` with `NamedSharding`, so one
 `jit(vmap(train_chunk))` runs every local device's share of the models and,
 after `distributed_init()`, every host's. An optional mesh axis ``batch``
 splits each model's training batch (data parallelism inside a model; the
-parameters are then replicated along it). No pmap: XLA's SPMD partitioner
+parameters are then replicated along it): the Wyner-Ziv trainer applies
+`batch_constraint` to its sampled batches; the multi-source trainer does not
+yet, so there a ``batch`` axis only replicates the work. No pmap: XLA's SPMD partitioner
 inserts whatever communication the layout needs, and a vmapped sweep needs
 none along ``sweep``.
 

@@ -74,8 +74,13 @@ def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
        "prior": optax.adam(t.prior_learning_rate)}, labels)
 
 
-def make_train(config: ml_collections.ConfigDict) -> Trainer:
-  """Builds the pure training functions of `config` (see experiments/configs)."""
+def make_train(config: ml_collections.ConfigDict,
+               shard_batch: Callable = lambda a: a) -> Trainer:
+  """Builds the pure training functions of `config` (see experiments/configs).
+
+  `shard_batch` lays each sampled batch [batch, n] out on a device mesh
+  (`sharding.batch_constraint`); the identity by default.
+  """
   validate(config)
   source = sources.make_source(config.source)
   comp = compressor_lib.make_compressor(config.model, source)
@@ -112,7 +117,7 @@ def make_train(config: ml_collections.ConfigDict) -> Trainer:
 
   def step(state, lmbda):
     key, k_data, k_u = jax.random.split(state.key, 3)
-    x, y = source.sample(k_data, t.batch_size)
+    x, y = map(shard_batch, source.sample(k_data, t.batch_size))
     temperature = relaxation.annealed_temperature(
         state.step, t.temperature_start, t.temperature_end,
         t.temperature_decay_steps)
