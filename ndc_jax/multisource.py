@@ -36,6 +36,7 @@ from flax import nnx
 
 from ndc_jax import entropy_model as em
 from ndc_jax import mi
+from ndc_jax import train as train_lib
 from ndc_jax import multisource_sources as ms
 from ndc_jax.models import MLP
 
@@ -259,19 +260,7 @@ def make_train(config: ml_collections.ConfigDict,
     metrics["loss"] = loss
     return TrainState(params, opt, ma, state.step + 1, key), metrics
 
-  def train_chunk(state, lmbda, beta):
-    """`chunk_steps` steps in one lax.scan; chunk-mean metrics plus
-    `first_nonfinite` (first non-finite loss in the chunk, or −1)."""
-    state, mets = jax.lax.scan(lambda s, _: step(s, lmbda, beta), state, None,
-                               length=t.chunk_steps)
-    bad = ~jnp.isfinite(mets["loss"])
-    out = {k: jnp.mean(v) for k, v in mets.items()}
-    out["first_nonfinite"] = jnp.where(bad.any(), jnp.argmax(bad), -1)
-    return state, out
-
-  def train(lmbda, beta, key):
-    return jax.lax.scan(lambda s, _: train_chunk(s, lmbda, beta), init(key),
-                        None, length=t.num_steps // t.chunk_steps)
-
+  train_chunk, train = train_lib.scan_loops(step, init, t.chunk_steps,
+                                            t.num_steps // t.chunk_steps)
   return Trainer(source, terms, init, train_chunk, train, encode, decode,
                  mi_nats, gains)

@@ -136,22 +136,36 @@ def make_train(config: ml_collections.ConfigDict,
                "temperature": temperature, "rate_weight": rate_weight}
     return TrainState(params, opt_state, state.step + 1, key), metrics
 
-  def train_chunk(state, lmbda):
-    """`chunk_steps` steps in one lax.scan; returns chunk-mean metrics and
-    `first_nonfinite` (index of the first non-finite loss in the chunk, or
-    −1)."""
-    state, m = jax.lax.scan(lambda s, _: step(s, lmbda), state, None,
-                            length=t.chunk_steps)
+  train_chunk, train = scan_loops(step, init, t.chunk_steps,
+                                  t.num_steps // t.chunk_steps)
+  return Trainer(comp, source, init, train_chunk, train)
+
+
+def scan_loops(step: Callable, init: Callable, chunk_steps: int,
+               num_chunks: int) -> tuple[Callable, Callable]:
+  """The chunked `lax.scan` training loops around `step(state, *swept)`.
+
+  Returns:
+    train_chunk(state, *swept) -> (state, metrics): `chunk_steps` steps in
+      one lax.scan; chunk-mean metrics plus `first_nonfinite` (index of the
+      first non-finite loss in the chunk, or −1).
+    train(*swept, key) -> (state, metrics [num_chunks]): `init(key)`, then
+      every chunk, all in one lax.scan.
+  """
+  def train_chunk(state, *swept):
+    state, m = jax.lax.scan(lambda s, _: step(s, *swept), state, None,
+                            length=chunk_steps)
     bad = ~jnp.isfinite(m["loss"])
     out = {name: jnp.mean(v) for name, v in m.items()}
     out["first_nonfinite"] = jnp.where(bad.any(), jnp.argmax(bad), -1)
     return state, out
 
-  def train(lmbda, key):
-    return jax.lax.scan(lambda s, _: train_chunk(s, lmbda), init(key), None,
-                        length=t.num_steps // t.chunk_steps)
+  def train(*args):
+    *swept, key = args
+    return jax.lax.scan(lambda s, _: train_chunk(s, *swept), init(key), None,
+                        length=num_chunks)
 
-  return Trainer(comp, source, init, train_chunk, train)
+  return train_chunk, train
 
 
 def sweep_grid(config: ml_collections.ConfigDict):
