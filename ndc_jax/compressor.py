@@ -24,6 +24,7 @@ from ndc_jax import distortion, models, rate
 from ndc_jax.sources import Source
 
 ENCODERS = ("learned", "argmin")
+ENCODER_HEADS = ("mlp", "codebook")
 
 
 class Compressor(NamedTuple):
@@ -53,10 +54,30 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
   if cfg.encoder not in ENCODERS:
     raise ValueError(f"model.encoder={cfg.encoder!r} is unknown; allowed: "
                      f"{ENCODERS}")
+  if cfg.encoder_head not in ENCODER_HEADS:
+    raise ValueError(f"model.encoder_head={cfg.encoder_head!r} is unknown; "
+                     f"allowed: {ENCODER_HEADS}")
+  for field in ("codebook_range", "codebook_sharpness"):
+    if not cfg[field] > 0:
+      raise ValueError(f"model.{field}={cfg[field]!r} is invalid; it must be "
+                       "> 0")
   if not cfg.side_info_samples >= 1:
     raise ValueError(f"model.side_info_samples={cfg.side_info_samples!r} "
                      "must be >= 1")
   distortion.get(cfg.distortion)
+
+
+def initial_codebook(source: Source, num_indices: int, spread: float,
+                     key: jax.Array) -> jax.Array:
+  """Centres [K, n] of the codebook head at initialization.
+
+  Scalar sources: K evenly spaced points on ±`spread`·std(X) (the uniform
+  quantizer, best at high rate with side information at the decoder).
+  Blocks (n > 1): K draws of X (the usual VQ start from data points).
+  """
+  if source.dim == 1:
+    return (jnp.linspace(-spread, spread, num_indices) * source.x_std)[:, None]
+  return source.sample(key, num_indices)[0]
 
 
 def make_compressor(cfg: ml_collections.ConfigDict, source: Source
@@ -68,10 +89,15 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
   prior_cls = models.PRIORS[cfg.rate_model]
 
   def build(key):
-    r_enc, r_pri, r_dec = (nnx.Rngs(s) for s in jax.random.split(key, 3))
+    k_enc, k_pri, k_dec, k_code = jax.random.split(key, 4)
+    r_enc, r_pri, r_dec = map(nnx.Rngs, (k_enc, k_pri, k_dec))
+    codebook = (initial_codebook(source, k, cfg.codebook_range, k_code)
+                if cfg.encoder_head == "codebook" else None)
     return {
         "encoder": models.Encoder(n, k, cfg.encoder_hidden, rngs=r_enc,
-                                  out_scale=cfg.encoder_init_scale),
+                                  out_scale=cfg.encoder_init_scale,
+                                  codebook=codebook,
+                                  sharpness=cfg.codebook_sharpness),
         "prior": prior_cls(n, k, cfg.prior_hidden, rngs=r_pri),
         "decoder": models.Decoder(n, k, cfg.decoder_hidden, rngs=r_dec),
     }

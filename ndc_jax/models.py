@@ -30,15 +30,48 @@ class MLP(nnx.Module):
     return self.layers[-1](h)
 
 
-class Encoder(nnx.Module):
-  """p_θ(u|x): x [B, n] -> logits [B, K] (nats)."""
+class CodebookHead(nnx.Module):
+  """Entropy-constrained quantizer logits −‖x − c_k‖² / (2s²) + b_k (nats).
 
-  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
-               rngs: nnx.Rngs, out_scale: float):
-    self.net = MLP([dim, *hidden, num_indices], rngs=rngs, out_scale=out_scale)
+  The encoder rule of entropy-constrained VQ (Chou, Lookabaugh, Gray 1989):
+  its argmax is the nearest centre c_k after a per-index offset b_k (the
+  rate's share of the Lagrangian). Centres c [K, n], scale s and offsets b
+  are learned; ‖x‖² is dropped (the same for every k). x [B, n] -> [B, K].
+  """
+
+  def __init__(self, codebook: jax.Array, sharpness: float):
+    k = codebook.shape[0]
+    dist = jnp.linalg.norm(codebook[:, None] - codebook[None], axis=-1)
+    spacing = jnp.median(jnp.min(dist + jnp.diag(jnp.full(k, jnp.inf)), 1))
+    self.centers = nnx.Param(codebook)
+    # Half a spacing from a boundary, the logit gap is `sharpness` nats.
+    self.log_scale = nnx.Param(jnp.log(spacing / (2 * sharpness) ** 0.5))
+    self.offsets = nnx.Param(jnp.zeros((k,)))
 
   def __call__(self, x):
-    return self.net(x)
+    c = self.centers.value
+    inv_var = jnp.exp(-2 * self.log_scale.value)
+    return (x @ c.T - 0.5 * jnp.sum(c * c, -1)) * inv_var + self.offsets.value
+
+
+class Encoder(nnx.Module):
+  """p_θ(u|x): x [B, n] -> logits [B, K] (nats).
+
+  An MLP (Ozyilkan et al. 2023); with `codebook` [K, n], a `CodebookHead`
+  is added to the MLP's logits, so training starts from a quantizer whose K
+  cells are all in use (a scalar MLP starts from a few wide cells and rarely
+  splits them) and the MLP can still reshape the cells, e.g. bin them.
+  """
+
+  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
+               rngs: nnx.Rngs, out_scale: float,
+               codebook: jax.Array | None = None, sharpness: float = 1.0):
+    self.net = MLP([dim, *hidden, num_indices], rngs=rngs, out_scale=out_scale)
+    self.head = None if codebook is None else CodebookHead(codebook, sharpness)
+
+  def __call__(self, x):
+    logits = self.net(x)
+    return logits if self.head is None else logits + self.head(x)
 
 
 class MarginalPrior(nnx.Module):

@@ -52,6 +52,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if not 0 <= t.warmup_steps <= t.num_steps:
     raise ValueError(f"train.warmup_steps={t.warmup_steps!r} must lie in "
                      f"[0, train.num_steps={t.num_steps}]")
+  if t.lr_schedule not in LR_SCHEDULES:
+    raise ValueError(f"train.lr_schedule={t.lr_schedule!r} is unknown; "
+                     f"allowed: {LR_SCHEDULES}")
   if t.rate_form not in rate.RATE_FORMS:
     raise ValueError(f"train.rate_form={t.rate_form!r} is unknown; allowed: "
                      f"{rate.RATE_FORMS}")
@@ -63,15 +66,23 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError("sweep.seeds is empty; give at least one integer seed")
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
 def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """Adam, with a larger step for the entropy model: with one step size its
-  logits move too slowly and every index costs ~log2 K bits early on."""
+  logits move too slowly and every index costs ~log2 K bits early on.
+  `lr_schedule='cosine'` decays both steps to 1% over `num_steps`."""
   def labels(params):
     return {name: jax.tree.map(lambda _: "prior" if name == "prior" else "net",
                                sub) for name, sub in params.items()}
+  def lr(value):
+    if t.lr_schedule == "cosine":
+      return optax.cosine_decay_schedule(value, t.num_steps, alpha=0.01)
+    return value
   return optax.multi_transform(
-      {"net": optax.adam(t.learning_rate),
-       "prior": optax.adam(t.prior_learning_rate)}, labels)
+      {"net": optax.adam(lr(t.learning_rate)),
+       "prior": optax.adam(lr(t.prior_learning_rate))}, labels)
 
 
 def make_train(config: ml_collections.ConfigDict,

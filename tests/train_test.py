@@ -55,18 +55,54 @@ class TrainTest(chex.TestCase):
                temperature_decay_steps=300.0)
     cfg.source.var_noise = 0.25
     cfg.sweep.update(lmbdas=(10.0,), seeds=(0,))
-    trainer = train.make_train(cfg)
-    lmbdas, seeds = train.sweep_grid(cfg)
-    state, _ = jax.jit(jax.vmap(trainer.train))(
-        lmbdas, jax.vmap(jax.random.key)(seeds))
-    ev = evaluate.evaluate(trainer, state.params, lmbdas, jax.random.key(9),
-                           8192)
+    ev = self._train_and_evaluate(cfg)
     # The index is used (distortion well below what y alone gives), the rate
     # is far below R(D) without side information, and within 0.5 bit of
     # R_WZ(D).
     self.assertLess(ev["distortion"][0], 0.8 * 0.2, ev)
     self.assertLess(ev["rate_bits"][0] + 0.5, ev["no_side_info_bits"][0], ev)
     self.assertLess(ev["gap_bits"][0], 0.5, ev)
+
+  def test_codebook_encoder_learns_with_side_information(self):
+    # 16 even cells on ±2.5 at init, λ = 100 (fine cells pay); a tiny
+    # decoder needs far more than 400 steps to reach the bound (the default
+    # config trains 6000 at batch 1024), so this checks that it learns at all.
+    cfg = tiny(steps=400, batch_size=128, temperature_decay_steps=300.0)
+    cfg.model.update(encoder_head="codebook", num_indices=16,
+                     codebook_range=2.5)
+    cfg.source.var_noise = 0.25
+    cfg.sweep.update(lmbdas=(100.0,), seeds=(0,))
+    ev = self._train_and_evaluate(cfg)
+    self.assertLess(ev["distortion"][0], 0.25 * 0.2, ev)
+    self.assertLess(ev["rate_bits"][0], ev["no_side_info_bits"][0], ev)
+    self.assertLess(ev["gap_bits"][0], 1.0, ev)
+
+  def _train_and_evaluate(self, cfg):
+    trainer = train.make_train(cfg)
+    lmbdas, seeds = train.sweep_grid(cfg)
+    state, _ = jax.jit(jax.vmap(trainer.train))(
+        lmbdas, jax.vmap(jax.random.key)(seeds))
+    return evaluate.evaluate(trainer, state.params, lmbdas,
+                             jax.random.key(9), 8192)
+
+  @parameterized.parameters(("constant", 1.0), ("cosine", 0.01))
+  def test_learning_rate_schedule(self, schedule, last_share):
+    cfg = tiny(steps=100, lr_schedule=schedule)
+    tx = train._optimizer(cfg.train)
+    params = {"decoder": jnp.zeros(3), "prior": jnp.zeros(3)}
+    grads = jax.tree.map(jnp.ones_like, params)
+    state = tx.init(params)
+    sizes = []
+    for _ in range(cfg.train.num_steps + 1):
+      updates, state = tx.update(grads, state, params)
+      sizes.append(jax.tree.map(lambda u: float(jnp.abs(u[0])), updates))
+    # Adam's first step is the step size itself (constant gradients).
+    np.testing.assert_allclose(sizes[0]["decoder"], cfg.train.learning_rate,
+                               rtol=1e-4)
+    np.testing.assert_allclose(sizes[0]["prior"],
+                               cfg.train.prior_learning_rate, rtol=1e-4)
+    np.testing.assert_allclose(sizes[-1]["decoder"],
+                               last_share * cfg.train.learning_rate, rtol=1e-3)
 
   def test_argmin_encoder_minimizes_rate_plus_lambda_distortion(self):
     cfg = tiny(encoder="argmin", rate_model="marginal")
@@ -93,6 +129,10 @@ class TrainTest(chex.TestCase):
       ("model", "num_indices", 1, "model.num_indices=1"),
       ("model", "rate_model", "joint", "model.rate_model='joint'"),
       ("model", "encoder", "lookup", "model.encoder='lookup'"),
+      ("model", "encoder_head", "vq", "model.encoder_head='vq'"),
+      ("model", "codebook_sharpness", 0.0, "model.codebook_sharpness=0.0"),
+      ("model", "codebook_range", -1.0, "model.codebook_range=-1.0"),
+      ("train", "lr_schedule", "step", "train.lr_schedule='step'"),
       ("train", "temperature_start", 0.0, "train.temperature_start=0.0"),
       ("train", "temperature_end", -1.0, "train.temperature_end=-1.0"),
       ("train", "rate_form", "mse", "train.rate_form='mse'"),

@@ -21,12 +21,13 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       num_indices=64, encoder=encoder, rate_model=rate_model,
       encoder_hidden=(100, 100), prior_hidden=(100, 100),
       decoder_hidden=(100, 100), encoder_init_scale=0.1,
+      encoder_head="mlp", codebook_range=3.2, codebook_sharpness=8.0,
       distortion="squared_error", side_info_samples=8))
   c.train = ml_collections.ConfigDict(dict(
       num_steps=3000, chunk_steps=250, batch_size=256, learning_rate=1e-3,
       prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,
       temperature_decay_steps=2000.0, straight_through=False,
-      rate_form="cross_entropy", warmup_steps=1500))
+      rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant"))
   c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,)))
   c.eval = ml_collections.ConfigDict(dict(num_samples=100_000, seed=1234))
   return c
