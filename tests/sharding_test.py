@@ -48,8 +48,10 @@ state = sweep.init()
 chex.assert_trees_all_equal(sweep.to_host(state), ref_init)
 state, m = sweep.train_chunk(state, *sweep.swept)
 got, got_m = sweep.to_host((state, m))
+# The sharded program may order float sums differently (the codebook head's
+# large logits amplify it to ~3e-6 on weights of ~1e-2).
 chex.assert_trees_all_close(got.params, sharding.to_host(ref.params),
-                            rtol=1e-5, atol=1e-6)
+                            rtol=1e-5, atol=1e-5)
 chex.assert_trees_all_close(got_m, sharding.to_host(ref_m), rtol=1e-5,
                             atol=1e-6)
 assert np.all(got.step == 5) and np.all(np.isfinite(got_m["loss"]))
