@@ -169,7 +169,7 @@ def _log_q(model, y) -> np.ndarray:
 
 
 def _int_pmf(model: Model, y: np.ndarray) -> np.ndarray:
-  return integer_prior.pmf(model.prior_mlp.logits(y))
+  return model.prior_mlp.pmf(y)
 
 
 def _ans_encode(u, model, y) -> bytes:

@@ -44,6 +44,11 @@ def _exp_table(ts) -> np.ndarray:
 _E_LO = _exp_table([decimal.Decimal(r) / (1 << _LO_BITS)
                     for r in range(1 << _LO_BITS)])
 _E_HI = _exp_table([decimal.Decimal(h) for h in range(_HI_MAX)])
+# The weight of a logit d below the maximum (2^-_LO_BITS nats), d < _HI_MAX
+# nats: round(2^31 e^-hi) · round(2^31 e^-lo) >> 31; the last entry, 0, for
+# every d >= _HI_MAX nats.
+_WEIGHTS = np.append((_E_HI[:, None] * _E_LO[None]).ravel() >> 31, 0)
+_ROWS = 2048            # rows per pass: the working set stays in cache
 
 
 def quantize_logits(logits) -> np.ndarray:
@@ -63,15 +68,22 @@ def pmf(int_logits: np.ndarray) -> np.ndarray:
   z = np.asarray(int_logits)
   if z.ndim != 2 or z.shape[1] < 2:
     raise ValueError(f"logits must have shape [B, K>=2], got {z.shape}")
+  return np.concatenate([_pmf_rows(z[i:i + _ROWS])
+                         for i in range(0, z.shape[0], _ROWS)])
+
+
+def _pmf_rows(z: np.ndarray) -> np.ndarray:
   z = z.astype(np.int64)
   k = z.shape[1]
   d = z.max(axis=1, keepdims=True) - z                     # >= 0
-  d = (d + (1 << (FRAC_BITS - _LO_BITS - 1))) >> (FRAC_BITS - _LO_BITS)
-  hi, lo = d >> _LO_BITS, d & ((1 << _LO_BITS) - 1)
-  w = (_E_HI[np.minimum(hi, _HI_MAX - 1)] * _E_LO[lo]) >> 31
-  w = np.where(hi >= _HI_MAX, 0, w)                        # [B, K] < 2^31
+  d += 1 << (FRAC_BITS - _LO_BITS - 1)
+  d >>= FRAC_BITS - _LO_BITS
+  np.minimum(d, _WEIGHTS.size - 1, out=d)
+  w = _WEIGHTS[d]                                          # [B, K] < 2^31
   total = w.sum(axis=1, keepdims=True)                     # >= 2^31
-  f = 1 + (w * ((1 << PRECISION) - k)) // total
+  f = w * ((1 << PRECISION) - k)
+  f //= total
+  f += 1
   rows = np.arange(z.shape[0])
   f[rows, np.argmax(w, axis=1)] += (1 << PRECISION) - f.sum(axis=1)
   return f
@@ -108,12 +120,31 @@ class FixedPointMLP:
 
   def logits(self, y) -> np.ndarray:
     """y [B, n] float -> integer logits [B, K] (float64, 2^-FRAC_BITS nats)."""
-    a = quantize_logits(y)
+    return self._by_rows(y, lambda logits: logits)
+
+  def pmf(self, y) -> np.ndarray:
+    """y [B, n] float -> `pmf(self.logits(y))` [B, K] int64, in one pass."""
+    return self._by_rows(y, _pmf_rows)
+
+  def _by_rows(self, y, then) -> np.ndarray:
+    q = quantize_logits(y)
+    return np.concatenate([then(self._rows(q[i:i + _ROWS]))
+                           for i in range(0, q.shape[0], _ROWS)])
+
+  def _rows(self, a: np.ndarray) -> np.ndarray:
     last = len(self.kernels) - 1
     for i, (w, b, clip) in enumerate(zip(self.kernels, self.biases,
                                          self.clips)):
-      a = np.clip(a, -clip, clip) @ w + b          # exact: |sums| < 2^52
-      a = np.floor(a * 2.0 ** -FRAC_BITS)          # exact power-of-two scale
-      if i < last:
-        a = np.where(a < 0, np.floor(a * LEAKY_SLOPE), a)
+      a = np.maximum(np.minimum(a, clip), -clip)
+      # Exact either way (|sums| < 2^52); one input: a broadcast product.
+      a = a * w[0] if w.shape[0] == 1 else a @ w
+      a += b
+      a *= 2.0 ** -FRAC_BITS                       # exact power-of-two scale
+      np.floor(a, out=a)
+      if i < last:                                 # leaky ReLU, exactly
+        neg = np.minimum(a, 0.0)
+        neg *= LEAKY_SLOPE                         # one rounded multiply
+        np.floor(neg, out=neg)
+        np.maximum(a, 0.0, out=a)
+        a += neg
     return a
