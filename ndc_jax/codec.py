@@ -11,6 +11,8 @@
 
 Probabilities for ANS are integer tables computed exactly (`integer_prior`),
 so compress and decompress agree bit for bit on any machine, jit or not.
+A scalar learned encoder codes from its threshold table (`encoder_table`):
+the network's argmax, found once per model to the float32 ulp.
 Shapes: x, y [N, n] (or [N] when n = 1); indices u [N]; x̂ [N, n]. Rates are
 bits per scalar sample: 8 · len(file) / (N · n).
 
@@ -29,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ndc_jax import container, experiment, integer_prior, slepian_wolf
+from ndc_jax import (container, encoder_table, experiment, integer_prior,
+                     slepian_wolf)
 from ndc_jax.container import FormatError
 from ndc_jax.slepian_wolf import DecodingError
 
@@ -42,6 +45,7 @@ ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 2            # simulated side informations per block
 _PROBE = 1024           # samples that check the fixed-point prior
+TABLE_SPREAD = 8.0      # the encoder table covers ±TABLE_SPREAD · std(X)
 
 
 class Model(NamedTuple):
@@ -56,6 +60,7 @@ class Model(NamedTuple):
   marginal_pmf: np.ndarray | None             # [K] int64 (marginal model)
   prior_mlp: integer_prior.FixedPointMLP | None  # conditional model
   fns: dict                                   # jitted encode/decode/log_q
+  encoder_table: encoder_table.Table | None   # scalar learned encoders
 
 
 def _chunked(fn):
@@ -95,9 +100,15 @@ def make_model(trainer, params, lmbda: float) -> Model:
       raise ValueError(f"the fixed-point prior differs from the model's "
                        f"q(u|y) by {gap:g} nats (allowed: < 0.01): the prior "
                        "is not the Dense/leaky-ReLU MLP this codec evaluates")
+  fns = _functions(trainer, float(lmbda))
+  table = None
+  if comp.dim == 1 and comp.encoder_kind == "learned":
+    spread = TABLE_SPREAD * trainer.source.x_std
+    table = encoder_table.build(lambda x: fns["encode"](params, x[:, None]),
+                                -spread, spread)
   return Model(trainer, params, float(lmbda), comp.num_indices, comp.dim,
                comp.rate_model, container.model_hash(params), marginal, mlp,
-               _functions(trainer, float(lmbda)))
+               fns, table)
 
 
 def load(workdir: str, arm: str, lmbda_index: int) -> Model:
@@ -143,10 +154,19 @@ def _samples(name: str, a, dim: int) -> np.ndarray:
 
 
 def encode_indices(model: Model, x) -> np.ndarray:
-  """The encoder: x [N, n] -> indices u [N] int64."""
+  """The encoder: x [N, n] -> indices u [N] int64.
+
+  A scalar learned encoder answers from its threshold table
+  (`encoder_table`) and evaluates the network only outside the table's range.
+  """
   x = _samples("x", x, model.dim)
-  return model.fns["encode"](
-      model.params, x).astype(np.int64)
+  if model.encoder_table is None:
+    return model.fns["encode"](model.params, x).astype(np.int64)
+  u = encoder_table.lookup(model.encoder_table, x[:, 0])
+  outside = u < 0
+  if outside.any():
+    u[outside] = model.fns["encode"](model.params, x[outside])
+  return u
 
 
 def reconstruct(model: Model, u: np.ndarray, y) -> np.ndarray:

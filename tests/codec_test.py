@@ -11,7 +11,7 @@ from absl.testing import absltest, parameterized
 from hypothesis import given, settings, strategies as st
 
 from experiments.configs import wyner_ziv
-from ndc_jax import codec, container, integer_prior, train
+from ndc_jax import codec, container, encoder_table, integer_prior, train
 
 N = 3000
 _MODELS = {}
@@ -100,6 +100,27 @@ class RoundTripTest(parameterized.TestCase):
     direct = model.trainer.compressor.decode(
         model.params, jax.nn.one_hot(info["u"], model.num_indices), y)
     np.testing.assert_allclose(x_hat, direct, atol=1e-5)
+
+  @parameterized.parameters("marginal", "conditional")
+  def test_encoder_table_agrees_with_the_network(self, rate_model):
+    model = _model(rate_model)
+    table = model.encoder_table
+    self.assertGreater(table.thresholds.size, 2)
+    x = np.random.RandomState(2).standard_normal(10**5).astype(np.float32)
+    x = np.concatenate([x, table.thresholds, [-50.0, 50.0]]).astype(
+        np.float32)  # ±50: outside the table, the network answers
+    u = codec.encode_indices(model, x)
+    net = model.fns["encode"](model.params, x[:, None])
+    bad = np.flatnonzero(u != net)
+    # Where the top two logits tie to rounding the network's argmax flips
+    # back and forth over a few float32 ulps; only there may the table differ.
+    nearest = np.abs(encoder_table._key(x[bad])[:, None] -
+                     encoder_table._key(table.thresholds)[None]).min(axis=1)
+    self.assertLessEqual(bad.size, 10)
+    np.testing.assert_array_less(nearest, 8)
+
+  def test_vector_encoders_have_no_table(self):
+    self.assertIsNone(_model("marginal", dim=2).encoder_table)
 
   def test_one_dimensional_input_for_scalar_sources(self):
     model = _model("marginal")
