@@ -42,6 +42,9 @@ _MESH = flags.DEFINE_string("mesh", "", "Mesh spec, e.g. 'sweep=8' or "
                             "'sweep=4,batch=2'; '' = every device on sweep.")
 _ARM = flags.DEFINE_string("arm", "gaussian_conditional",
                            "Arm of experiments/configs/wyner_ziv.py.")
+_MATMUL = flags.DEFINE_integer(
+    "matmul_models", 16, "Also time M [batch, 100] × [100, 100] matmuls, "
+    "one model alone vs vmapped vs unrolled (0: skip).")
 
 
 def _machine() -> str:
@@ -151,6 +154,25 @@ def _format_row(r: dict) -> str:
           f"{r['xla_mib']:.1f} |")
 
 
+def matmul_rates(models: int, batch: int, reps: int = 200) -> dict:
+  """GFLOP/s of the hidden layer's matmul [batch, 100] × [100, 100], chained
+  `reps` times in one lax.scan: one model, `models` models vmapped (one
+  batched dot) and the same models unrolled (`models` separate dots)."""
+  def rate(body, m):
+    a = np.full((m, batch, 100), 0.01, np.float32)
+    w = np.full((m, 100, 100), 0.01, np.float32)
+    fn = jax.jit(lambda a, w: jax.lax.scan(lambda c, _: (body(c, w), None), a,
+                                           None, length=reps)[0])
+    jax.block_until_ready(fn(a, w))
+    best = min(_timed(lambda: fn(a, w))[0] for _ in range(3))
+    return 2 * m * batch * 100 * 100 * reps / best / 1e9
+  batched = jax.vmap(lambda c, w: c @ w)
+  return {"one model": rate(batched, 1),
+          f"{models} vmapped": rate(batched, models),
+          f"{models} unrolled": rate(lambda c, w: jax.numpy.stack(
+              [c[i] @ w[i] for i in range(models)]), models)}
+
+
 def _targets(rows: list[dict]) -> list[str]:
   """The issues' speed targets, each against both sequential baselines."""
   out = []
@@ -178,6 +200,11 @@ def main(argv):
   for batch in map(int, _BATCH.value):
     rows += bench_batch(batch, list(map(int, _NUM.value)), _STEPS.value,
                         _REPEATS.value, mesh)
+  if _MATMUL.value:
+    for batch in map(int, _BATCH.value):
+      rates = matmul_rates(_MATMUL.value, batch)
+      print(f"matmul [{batch}, 100] × [100, 100], GFLOP/s: " + ", ".join(
+          f"{name} {r:.1f}" for name, r in rates.items()), flush=True)
   peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   print(f"peak resident memory (max RSS): {peak_mib:.0f} MiB")
   for line in _targets(rows):
