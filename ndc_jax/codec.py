@@ -44,6 +44,8 @@ SW_BLOCK = 10_000       # default Slepian-Wolf block length (indices)
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 2            # simulated side informations per block
+SW_LABEL_KEY = 2        # seed of the y that order the indices' labels
+SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
 _PROBE = 1024           # samples that check the fixed-point prior
 TABLE_SPREAD = 8.0      # the encoder table covers ±TABLE_SPREAD · std(X)
 
@@ -225,16 +227,27 @@ def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
   return np.asarray(u, np.int64)
 
 
+def _sw_labels(model):
+  """Bit-plane labels [K] of the indices (`slepian_wolf.index_labels`), from
+  the exact integer q(u|y) at SW_LABEL_SAMPLES side informations drawn with
+  SW_LABEL_KEY: the same at both ends."""
+  _, y = model.trainer.source.sample(jax.random.key(SW_LABEL_KEY),
+                                     SW_LABEL_SAMPLES)
+  y = np.asarray(y).reshape(SW_LABEL_SAMPLES, model.dim)
+  return slepian_wolf.index_labels(_int_pmf(model, y), y)
+
+
 def _sw_encode(u, x, model, block):
   comp, source = model.trainer.compressor, model.trainer.source
-  out, retries = [struct.pack("<I", block)], 0
+  out, retries, labels = [struct.pack("<I", block)], 0, _sw_labels(model)
   for b, start in enumerate(range(0, u.size, block)):
     ub, xb = u[start:start + block], x[start:start + block]
     y_sim = source.sample_side_info(
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS)
     probs = [np.exp(_log_q(model, np.asarray(ys)).astype(np.float64))
              for ys in y_sim]
-    planes, r = slepian_wolf.encode_block(ub, probs, comp.num_indices)
+    planes, r = slepian_wolf.encode_block(ub, probs, comp.num_indices,
+                                          labels)
     retries += r
     out.append(slepian_wolf.pack_block(planes, slepian_wolf.index_crc(ub)))
   return b"".join(out), {"sw_retries": retries}
@@ -247,7 +260,7 @@ def _sw_decode(payload, n, model, y):
   if block < 1:
     raise FormatError("Slepian-Wolf block length 0 is invalid")
   probs = np.exp(_log_q(model, y).astype(np.float64))
-  u, offset = [], 4
+  u, offset, labels = [], 4, _sw_labels(model)
   for start in range(0, n, block):
     size = min(block, n - start)
     try:
@@ -256,7 +269,7 @@ def _sw_decode(payload, n, model, y):
     except ValueError as e:
       raise FormatError(str(e)) from None
     ub = slepian_wolf.decode_block(planes, probs[start:start + size],
-                                   model.num_indices)
+                                   model.num_indices, labels)
     if slepian_wolf.index_crc(ub) != crc:
       raise DecodingError(f"Slepian-Wolf block at sample {start}: the decoded "
                           "indices fail their CRC-32 (BP converged to a wrong "

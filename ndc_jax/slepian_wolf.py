@@ -1,26 +1,44 @@
 """Slepian-Wolf coding of index sequences: LDPC syndromes of their bit-planes.
 
-The encoder, without y, sends for each bit-plane b_k of the indices u (most
-significant first) the syndrome s_k = H_k b_k (mod 2) of an LDPC code. The
-decoder, holding q(u|y), recovers the planes in order by syndrome belief
-propagation (`ldpc.BpDecoder`, product-sum) with the soft side information
-P(b_k = 1 | y, b_<k) computed from q(u|y); by the chain rule the rates of the
-planes add up to H(U|Y) (Slepian & Wolf 1973; multilevel coding as in
-Varodayan, Aaron, Girod, "Rate-adaptive codes for distributed source coding",
-Signal Processing 2006). A CRC-32 of the block's indices makes every decoding
-failure an error, never silent.
+The encoder, without y, sends for each bit-plane b_k of the indices' labels
+v = labels[u] (least significant first) the syndrome s_k = H_k b_k (mod 2) of
+an LDPC code. The decoder, holding q(u|y), recovers the planes in that order
+by syndrome belief propagation (`ldpc.BpDecoder`, product-sum) with the soft
+side information P(b_k = 1 | y, b_<k) computed from q(u|y); by the chain rule
+the rates of the planes add up to H(U|Y) (Slepian & Wolf 1973; multilevel
+coding as in Varodayan, Aaron, Girod, "Rate-adaptive codes for distributed
+source coding", Signal Processing 2006). A CRC-32 of the block's indices makes
+every decoding failure an error, never silent.
 
-Rate adaptation is the encoder's: for plane k it estimates the plane's rate
-from q(u|y') for side information y' it draws from the source model p(y|x)
-(a few draws, never the decoder's y), adds a margin, and checks by decoding
-with every y'; on failure it sends more syndrome bits (×RETRY_STEP), after
-the first pass it adds SAFETY (a real y is a fresh draw, and the first pass
-sits at the code's threshold), and a plane that would need nearly N bits is
-sent raw.
+Labels (set partitioning, as in Ungerboeck's multilevel codes): `index_labels`
+numbers the indices the model uses 0, 1, 2, ... in the order of their cells
+along y (the q(u|y)-weighted mean of y's first principal coordinate), the
+unused ones after them. Neighbouring cells, the ones q(u|y) confuses, then
+differ in the least significant bit, which is decoded first and is nearly
+uniform (sent raw at a cost of ~0.3%); each further plane separates cells
+twice as far apart, so the entropy concentrates in one raw plane and one or
+two coded planes, and the last planes cost nothing (0 syndrome bits). Both
+ends compute the labels from the model (see `codec._sw_labels`).
 
-Codes: random irregular LDPC matrices (column degrees DEGREES), built from a
-seed derived from (N, m, plane) with numpy's frozen legacy `RandomState`, so
-both ends build the same matrix.
+Rate selection is the encoder's: for plane k it draws side informations y'
+from the source model p(y|x) (never the decoder's y) and estimates the
+plane's rate given y, e = −Σ log2 P(b_k) (bits), by its mean over the draws,
+and the rate's standard deviation σ from the indices' variances across the
+draws (the y_i are independent given x). It sends
+m = (1 + GAP)·e + SPREAD·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
+finite-length gap of these codes, fitted to their measured decoding
+thresholds, and a margin for the rate's spread), and checks by decoding with
+every y'; on a simulated failure it sends more (×RETRY_STEP). A plane whose
+hard decisions are right for every y' and expected to be wrong less than
+ZERO_FLIPS times gets 0 syndrome bits; one that would need ≥ RAW_FRACTION·N
+is sent raw.
+
+Codes: the m − 1 first columns (of a random column order) have degree 2 in a
+staircase (column j on checks j and j + 1 of a random check order, an
+accumulator as in IRA codes: no cycles, hence no low-weight codewords, among
+degree-2 columns); the others have degrees DEGREES, spread evenly over the
+checks without repeated edges. Built from a seed derived from (N, m, plane)
+with numpy's frozen legacy `RandomState`, so both ends build the same matrix.
 """
 
 import struct
@@ -31,15 +49,18 @@ import ldpc
 import numpy as np
 import scipy.sparse as sp
 
-DEGREES = ((2, 0.45), (3, 0.35), (6, 0.10), (12, 0.10))  # column degree: share
-MARGIN = 1.04            # syndrome bits per estimated bit of the plane
-SPREAD = 3.0             # + SPREAD · sqrt(N · estimated rate) bits
-MIN_CHECKS = 16          # at least this many syndrome bits per coded plane
-RETRY_STEP = 1.08        # more syndrome bits after a simulated failure
-SAFETY = 1.08            # more syndrome bits after the first simulated pass
-RAW_FRACTION = 0.9       # a plane needing >= this share of N is sent raw
+DEGREES = ((3, 0.7), (10, 0.3))  # column degree: share (non-staircase columns)
+GAP = 0.01               # m = (1 + GAP)·e + SPREAD·√e + DEVIATIONS·σ
+SPREAD = 5.0             #     + MIN_CHECKS syndrome bits, e and σ in bits
+DEVIATIONS = 3.0
+MIN_CHECKS = 8
+RETRY_STEP = 1.03        # more syndrome bits after a simulated failure
+RAW_FRACTION = 0.95      # a plane needing >= this share of N is sent raw
+ZERO_FLIPS = 1e-3        # expected wrong hard decisions allowing 0 checks
+USED_SHARE = 3e-5        # an index with a smaller share of q's mass is unused
 MAX_ITER = 200           # belief-propagation iterations
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
+_REPAIR_ROUNDS = 20      # swap rounds that remove repeated edges
 
 
 class DecodingError(RuntimeError):
@@ -47,7 +68,7 @@ class DecodingError(RuntimeError):
 
 
 class Plane(NamedTuple):
-  num_checks: int      # m; == block length means the plane is sent raw
+  num_checks: int      # m; 0: hard decisions; == block length: sent raw
   syndrome: np.ndarray  # [m] uint8 bits
 
 
@@ -56,33 +77,94 @@ def num_planes(num_indices: int) -> int:
 
 
 def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
-  """An m × n irregular LDPC matrix, the same for the same (n, m, plane)."""
+  """An m × n LDPC matrix (1 <= m), the same for the same (n, m, plane).
+
+  min(n, m − 1) columns form a degree-2 staircase; the rest have DEGREES
+  (capped at m), their edges dealt to the checks least loaded first so the
+  check degrees differ by at most about 2.
+  """
   rs = np.random.RandomState((n * 1_000_003 + m * 7919 + plane) % 2**32)
+  col_order, row_order = rs.permutation(n), rs.permutation(m)
+  n2 = min(n, m - 1)
+  stair = col_order[:n2]
+  rest = col_order[n2:]
   degrees, shares = zip(*DEGREES)
-  dv = np.minimum(rs.choice(degrees, size=n, p=shares), m)
-  cols = np.repeat(np.arange(n), dv)
-  rows = rs.permutation(np.arange(cols.size) % m)
+  dv = np.minimum(rs.choice(degrees, size=rest.size, p=shares), m)
+  load = np.bincount(row_order[:n2], minlength=m) + np.bincount(
+      row_order[1:n2 + 1], minlength=m)
+  rows = rs.permutation(np.argsort(load, kind="stable")[
+      np.arange(dv.sum()) % m])
+  cols = np.repeat(rest, dv)
+  for _ in range(_REPAIR_ROUNDS):  # a repeated (row, column) pair: swap rows
+    key = cols.astype(np.int64) * m + rows
+    order = np.argsort(key, kind="stable")
+    dup = order[1:][key[order[1:]] == key[order[:-1]]]
+    if dup.size == 0:
+      break
+    free = np.ones(rows.size, bool)
+    free[dup] = False
+    free = np.flatnonzero(free)
+    if free.size < dup.size:
+      break
+    other = free[rs.permutation(free.size)[:dup.size]]
+    rows[dup], rows[other] = rows[other], rows[dup]
+  rows = np.concatenate([row_order[:n2], row_order[1:n2 + 1], rows])
+  cols = np.concatenate([stair, stair, cols])
   h = sp.csr_matrix((np.ones(cols.size, np.uint8), (rows, cols)),
                     shape=(m, n))
-  h.data[:] = 1  # a repeated (row, column) pair is one edge
+  h.data[:] = 1  # a repeated pair left after the repair rounds is one edge
   return h
 
 
-def plane_bits(u: np.ndarray, plane: int, planes: int) -> np.ndarray:
-  """Bit-plane `plane` (0 = most significant of `planes`) of u [N] -> [N]."""
-  return ((u >> (planes - 1 - plane)) & 1).astype(np.uint8)
+def index_labels(pmf: np.ndarray, y: np.ndarray,
+                 used_share: float = USED_SHARE) -> np.ndarray:
+  """Label [K] int64 of each index, from q(u|y) pmf [N, K] (any non-negative
+  weights, e.g. `integer_prior` tables) at side informations y [N, n].
+
+  Indices whose share of the total mass is >= used_share are labelled 0, 1,
+  ... in the order of their q-weighted mean position along y's first
+  principal axis (ties: by index); the others follow in index order. A
+  permutation of range(K).
+  """
+  pmf = np.asarray(pmf, np.float64)
+  y = np.asarray(y, np.float64).reshape(pmf.shape[0], -1)
+  mass = pmf.sum(axis=0)
+  used = mass >= used_share * mass.sum()
+  centred = y - y.mean(axis=0)
+  _, vecs = np.linalg.eigh(centred.T @ centred)
+  axis = vecs[:, -1] * np.sign(vecs[np.argmax(np.abs(vecs[:, -1])), -1])
+  centre = pmf.T @ (centred @ axis) / np.maximum(mass, 1e-300)
+  idx = np.arange(pmf.shape[1])
+  order = np.concatenate([
+      idx[used][np.lexsort((idx[used], centre[used]))], idx[~used]])
+  labels = np.empty(idx.size, np.int64)
+  labels[order] = idx
+  return labels
 
 
-def plane_probs(probs: np.ndarray, prefix: np.ndarray, plane: int,
-                planes: int) -> np.ndarray:
-  """P(b_plane = 1 | y, higher bits) [N] from q(u|y) probs [N, K] and the
-  indices' higher planes `prefix` [N] (an index whose lower bits are 0)."""
-  idx = np.arange(probs.shape[1])
-  shift = planes - plane
-  same = (idx[None] >> shift) == (prefix[:, None] >> shift)  # [N, K]
-  mass = np.where(same, probs, 0.0)
-  one = mass[:, plane_bits(idx, plane, planes) == 1].sum(axis=1)
-  return np.clip(one / np.maximum(mass.sum(axis=1), 1e-300), _EPS, 1 - _EPS)
+def plane_bits(v: np.ndarray, plane: int) -> np.ndarray:
+  """Bit `plane` (0 = least significant) of labels v [N] -> [N] uint8."""
+  return ((np.asarray(v) >> plane) & 1).astype(np.uint8)
+
+
+def plane_probs(probs: np.ndarray, prefix: np.ndarray, plane: int
+                ) -> np.ndarray:
+  """P(bit `plane` = 1 | y, lower bits) [N] from q(v|y) probs [N, K] over
+  labels and the labels' lower planes `prefix` [N] (bits >= plane ignored)."""
+  n, k = probs.shape
+  size = 1 << max(plane + 1, (k - 1).bit_length())
+  padded = np.zeros((n, size))
+  padded[:, :k] = probs
+  # [N, high bits, bit `plane`, low bits] summed over the high bits
+  groups = padded.reshape(n, -1, 2, 1 << plane).sum(axis=1)
+  low = np.asarray(prefix) & ((1 << plane) - 1)
+  zero, one = groups[np.arange(n), 0, low], groups[np.arange(n), 1, low]
+  return np.clip(one / np.maximum(zero + one, 1e-300), _EPS, 1 - _EPS)
+
+
+def _by_label(probs, labels) -> np.ndarray:
+  """q(u|y) probs [N, K] over indices -> [N, K] over labels."""
+  return probs[:, np.argsort(labels)]
 
 
 def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
@@ -99,79 +181,110 @@ def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
   return guess ^ err
 
 
-def _rate_bits(bits, p_one) -> float:
-  """−Σ log2 P(b) of the bits under p_one: the plane's estimated rate."""
-  return float(-np.log2(np.where(bits == 1, p_one, 1 - p_one)).sum())
+def num_checks(est_bits: float, std_bits: float = 0.0) -> int:
+  """Syndrome bits sent first for a plane whose rate (given the decoder's y)
+  has mean est_bits and standard deviation std_bits: the code's gap
+  GAP·e + SPREAD·√e above the rate, DEVIATIONS standard deviations of the
+  rate, and MIN_CHECKS."""
+  return int(np.ceil((1 + GAP) * est_bits + SPREAD * np.sqrt(est_bits)
+                     + DEVIATIONS * std_bits + MIN_CHECKS))
 
 
 def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
-                 num_indices: int) -> tuple[list[Plane], int]:
-  """Syndromes of the planes of u [N]; rates chosen with q(u|y') [N, K] for
-  each simulated side information y' in `sim_probs`.
+                 num_indices: int, labels: np.ndarray | None = None
+                 ) -> tuple[list[Plane], int]:
+  """Syndromes of the planes of labels[u] (u [N] indices; labels [K], default
+  the identity); rates chosen with q(u|y') [N, K] for each simulated side
+  information y' in `sim_probs`.
 
-  A plane's rate is the largest estimate over the draws plus the margin; it
-  must decode with every draw. Returns (planes, retries): `retries` counts
+  A plane's first rate is `num_checks` of its rate's mean and standard
+  deviation estimated from the draws (σ = 0 for a single draw); it must
+  decode with every draw. Returns (planes, retries): `retries` counts
   the simulated failures that made the encoder send more syndrome bits.
   """
+  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
   n, planes = u.size, num_planes(num_indices)
-  out, retries, prefix = [], 0, np.zeros_like(u)
+  v, sims = labels[u], [_by_label(p, labels) for p in sim_probs]
+  out, retries, prefix = [], 0, np.zeros_like(v)
   for k in range(planes):
-    bits = plane_bits(u, k, planes)
-    p_ones = [plane_probs(p, prefix, k, planes) for p in sim_probs]
-    est = max(_rate_bits(bits, p) for p in p_ones)
-    m = int(np.ceil(MARGIN * est + SPREAD * np.sqrt(est) + MIN_CHECKS))
-    passed = False  # the last m decoded with every draw
-    while m < RAW_FRACTION * n:
-      h = parity_check_matrix(n, m, k)
-      syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
-      ok = all(np.array_equal(_bp_decode(h, syndrome, p), bits)
-               for p in p_ones)
-      if ok and passed:
-        out.append(Plane(m, syndrome))
-        break
-      retries += not ok
-      passed = ok  # after a pass: a SAFETY margin, checked once more
-      m = int(np.ceil(m * (SAFETY if ok else RETRY_STEP)))
+    bits = plane_bits(v, k)
+    p_ones = [plane_probs(p, prefix, k) for p in sims]
+    # [draws, N] bits of each index under each y'; the rate's variance given
+    # x is the sum over indices of their variances (the y_i are independent)
+    cost = np.stack([-np.log2(np.where(bits == 1, p, 1 - p)) for p in p_ones])
+    est = float(cost.sum(axis=1).mean())
+    std = (float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if len(sims) > 1
+           else 0.0)
+    flips = max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
+    if flips < ZERO_FLIPS and all(np.array_equal((p > 0.5), bits == 1)
+                                  for p in p_ones):
+      out.append(Plane(0, np.zeros(0, np.uint8)))
     else:
-      out.append(Plane(n, bits))
-    prefix = prefix | (bits.astype(u.dtype) << (planes - 1 - k))
+      m = num_checks(est, std)
+      while m < RAW_FRACTION * n:
+        h = parity_check_matrix(n, m, k)
+        syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
+        if all(np.array_equal(_bp_decode(h, syndrome, p), bits)
+               for p in p_ones):
+          out.append(Plane(m, syndrome))
+          break
+        retries += 1
+        m = int(np.ceil(m * RETRY_STEP))
+      else:
+        out.append(Plane(n, bits))
+    prefix = prefix | (bits.astype(v.dtype) << k)
   return out, retries
 
 
-def decode_block(planes_in: list[Plane], probs: np.ndarray, num_indices: int
-                 ) -> np.ndarray:
-  """Indices u [N] from the planes' syndromes and q(u|y) probs [N, K].
+def decode_block(planes_in: list[Plane], probs: np.ndarray, num_indices: int,
+                 labels: np.ndarray | None = None) -> np.ndarray:
+  """Indices u [N] from the planes' syndromes, q(u|y) probs [N, K] and the
+  encoder's labels [K] (default the identity).
 
   Raises DecodingError if a plane's BP finds no bits with its syndrome.
   """
-  n, planes = probs.shape[0], num_planes(num_indices)
-  u = np.zeros(n, np.int64)
+  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
+  n, by_label = probs.shape[0], _by_label(probs, labels)
+  v = np.zeros(n, np.int64)
   for k, plane in enumerate(planes_in):
     if plane.num_checks == n:
       bits = plane.syndrome
+    elif plane.num_checks == 0:
+      bits = (plane_probs(by_label, v, k) > 0.5).astype(np.uint8)
     else:
       h = parity_check_matrix(n, plane.num_checks, k)
-      bits = _bp_decode(h, plane.syndrome, plane_probs(probs, u, k, planes))
+      bits = _bp_decode(h, plane.syndrome, plane_probs(by_label, v, k))
       if bits is None:
         raise DecodingError(
             f"Slepian-Wolf decoding failed at bit-plane {k} ({plane.num_checks}"
             f" syndrome bits for {n} indices): the side information is too "
             "weak for this rate")
-    u |= bits.astype(np.int64) << (planes - 1 - k)
-  return u
+    v |= bits.astype(np.int64) << k
+  return np.argsort(labels)[v]
 
 
 def index_crc(u: np.ndarray) -> int:
   return zlib.crc32(np.asarray(u, "<u2").tobytes())
 
 
+def _varint(value: int) -> bytes:
+  """Unsigned LEB128: 7 bits a byte, least significant first."""
+  out = bytearray()
+  while True:
+    out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+    value >>= 7
+    if not value:
+      return bytes(out)
+
+
 def pack_block(planes_in: list[Plane], crc: int) -> bytes:
-  """CRC of the indices, then per plane: m (u32) and its packed bits."""
-  out = [struct.pack("<I", crc)]
-  for plane in planes_in:
-    out.append(struct.pack("<I", plane.num_checks))
-    out.append(np.packbits(plane.syndrome).tobytes())
-  return b"".join(out)
+  """CRC of the indices (u32), each plane's m (LEB128 varint), then all
+  planes' syndrome bits, concatenated and packed into bytes."""
+  return b"".join(
+      [struct.pack("<I", crc)] + [_varint(p.num_checks) for p in planes_in]
+      + [np.packbits(np.concatenate(
+          [np.zeros(0, np.uint8)] + [p.syndrome for p in planes_in])
+                     ).tobytes()])
 
 
 def unpack_block(data: bytes, offset: int, n: int, num_indices: int
@@ -187,13 +300,24 @@ def unpack_block(data: bytes, offset: int, n: int, num_indices: int
     chunk = data[offset:offset + size]
     offset += size
     return chunk
+
+  def take_varint(k):
+    value = 0
+    for i in range(5):
+      (byte,) = take(1)
+      value |= (byte & 0x7F) << (7 * i)
+      if not byte & 0x80:
+        return value
+    raise ValueError(f"bit-plane {k}'s syndrome length is longer than 5 bytes")
+
   (crc,) = struct.unpack("<I", take(4))
-  out = []
+  sizes = []
   for k in range(num_planes(num_indices)):
-    (m,) = struct.unpack("<I", take(4))
-    if not 1 <= m <= n:
-      raise ValueError(f"bit-plane {k} announces {m} syndrome bits; allowed: "
-                       f"1 to {n}")
-    bits = np.unpackbits(np.frombuffer(take((m + 7) // 8), np.uint8))[:m]
-    out.append(Plane(m, bits))
-  return out, crc, offset
+    sizes.append(take_varint(k))
+    if not 0 <= sizes[-1] <= n:
+      raise ValueError(f"bit-plane {k} announces {sizes[-1]} syndrome bits; "
+                       f"allowed: 0 to {n}")
+  bits = np.unpackbits(np.frombuffer(take((sum(sizes) + 7) // 8), np.uint8))
+  ends = np.cumsum(sizes)
+  return ([Plane(m, bits[end - m:end]) for m, end in zip(sizes, ends)], crc,
+          offset)
