@@ -17,8 +17,9 @@ unused ones after them. Neighbouring cells, the ones q(u|y) confuses, then
 differ in the least significant bit, which is decoded first and is nearly
 uniform (sent raw at a cost of ~0.3%); each further plane separates cells
 twice as far apart, so the entropy concentrates in one raw plane and one or
-two coded planes, and the last planes cost nothing (0 syndrome bits). Both
-ends compute the labels from the model (see `codec._sw_labels`).
+two coded planes, and the last planes need few or no syndrome bits (only
+the tails of q(u|y) leave them uncertain). Both ends compute the labels from
+the model (see `codec._sw_labels`).
 
 Rate selection is the encoder's: for plane k it draws side informations y'
 from the source model p(y|x) (never the decoder's y) and estimates the
