@@ -12,7 +12,9 @@
 Probabilities for ANS are integer tables computed exactly (`integer_prior`),
 so compress and decompress agree bit for bit on any machine, jit or not.
 A scalar learned encoder codes from its threshold table (`encoder_table`):
-the network's argmax, found once per model to the float32 ulp.
+the network's argmax, found once per model to the float32 ulp. A scalar
+conditional prior codes from a table of its pmfs on a grid of PRIOR_GRID
+values of y (`prior_table`): q(u | nearest grid point) instead of q(u|y).
 Shapes: x, y [N, n] (or [N] when n = 1); indices u [N]; x̂ [N, n]. Rates are
 bits per scalar sample: 8 · len(file) / (N · n).
 
@@ -32,7 +34,7 @@ import numpy as np
 from flax import nnx
 
 from ndc_jax import (container, encoder_table, experiment, integer_prior,
-                     slepian_wolf)
+                     prior_table, slepian_wolf)
 from ndc_jax.container import FormatError
 from ndc_jax.slepian_wolf import DecodingError
 
@@ -47,7 +49,9 @@ SW_DRAWS = 2            # simulated side informations per block
 SW_LABEL_KEY = 2        # seed of the y that order the indices' labels
 SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
 _PROBE = 1024           # samples that check the fixed-point prior
-TABLE_SPREAD = 8.0      # the encoder table covers ±TABLE_SPREAD · std(X)
+TABLE_SPREAD = 8.0      # the tables cover ±TABLE_SPREAD · std(X), std(Y)
+PRIOR_GRID = 2**14      # grid points of the conditional prior's table
+ANS_ROWS = 2**13        # rows per conditional ANS pass (they stay in cache)
 
 
 class Model(NamedTuple):
@@ -63,6 +67,7 @@ class Model(NamedTuple):
   prior_mlp: integer_prior.FixedPointMLP | None  # conditional model
   fns: dict                                   # jitted encode/decode/log_q
   encoder_table: encoder_table.Table | None   # scalar learned encoders
+  prior_table: prior_table.Table | None       # scalar conditional priors
 
 
 def _chunked(fn):
@@ -103,14 +108,19 @@ def make_model(trainer, params, lmbda: float) -> Model:
                        f"q(u|y) by {gap:g} nats (allowed: < 0.01): the prior "
                        "is not the Dense/leaky-ReLU MLP this codec evaluates")
   fns = _functions(trainer, float(lmbda))
-  table = None
+  table = priors = None
   if comp.dim == 1 and comp.encoder_kind == "learned":
     spread = TABLE_SPREAD * trainer.source.x_std
     table = encoder_table.build(lambda x: fns["encode"](params, x[:, None]),
                                 -spread, spread)
+  if comp.dim == 1 and mlp is not None:
+    spread = TABLE_SPREAD * trainer.source.y_std
+    priors = prior_table.build(
+        lambda y: mlp.pmf(y) * 2.0 ** -integer_prior.PRECISION, -spread,
+        spread, PRIOR_GRID)
   return Model(trainer, params, float(lmbda), comp.num_indices, comp.dim,
                comp.rate_model, container.model_hash(params), marginal, mlp,
-               fns, table)
+               fns, table, priors)
 
 
 def load(workdir: str, arm: str, lmbda_index: int) -> Model:
@@ -190,21 +200,32 @@ def _log_q(model, y) -> np.ndarray:
   return model.fns["log_q"](model.params, y)
 
 
-def _int_pmf(model: Model, y: np.ndarray) -> np.ndarray:
-  return model.prior_mlp.pmf(y)
+def _coder_probs(model: Model, y: np.ndarray) -> np.ndarray:
+  """q(u|y) [N, K] float64 as the ANS coder takes it: the integer pmf
+  · 2^-PRECISION, from the prior table (scalar y inside its range) or the
+  fixed-point MLP."""
+  scale = 2.0 ** -integer_prior.PRECISION
+  if model.prior_table is None:
+    return model.prior_mlp.pmf(y) * scale
+  rows = prior_table.lookup(model.prior_table, y[:, 0])
+  probs = np.take(model.prior_table.rows, rows, axis=0)
+  outside = np.flatnonzero(rows < 0)
+  if outside.size:
+    probs[outside] = model.prior_mlp.pmf(y[outside]) * scale
+  return probs
 
 
 def _ans_encode(u, model, y) -> bytes:
   coder = constriction.stream.stack.AnsCoder()
-  scale = 2.0 ** -integer_prior.PRECISION
+  u = u.astype(np.int32)
   if model.rate_model == "marginal":
-    coder.encode_reverse(u.astype(np.int32), constriction.stream.model
-                         .Categorical(model.marginal_pmf * scale,
-                                      perfect=False))
-  else:
+    coder.encode_reverse(u, constriction.stream.model.Categorical(
+        model.marginal_pmf * 2.0 ** -integer_prior.PRECISION, perfect=False))
+  else:  # a stack: the last pass first, so that decoding runs forwards
     family = constriction.stream.model.Categorical(perfect=False)
-    coder.encode_reverse(u.astype(np.int32), family,
-                         _int_pmf(model, y) * scale)
+    for start in reversed(range(0, u.size, ANS_ROWS)):
+      rows = slice(start, start + ANS_ROWS)
+      coder.encode_reverse(u[rows], family, _coder_probs(model, y[rows]))
   return coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -214,13 +235,14 @@ def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
                       "multiple of 4")
   coder = constriction.stream.stack.AnsCoder(
       np.frombuffer(payload, "<u4").astype(np.uint32))
-  scale = 2.0 ** -integer_prior.PRECISION
   if model.rate_model == "marginal":
     u = coder.decode(constriction.stream.model.Categorical(
-        model.marginal_pmf * scale, perfect=False), n)
+        model.marginal_pmf * 2.0 ** -integer_prior.PRECISION, perfect=False),
+                     n)
   else:
-    u = coder.decode(constriction.stream.model.Categorical(perfect=False),
-                     _int_pmf(model, y) * scale)
+    family = constriction.stream.model.Categorical(perfect=False)
+    u = np.concatenate([coder.decode(family, _coder_probs(
+        model, y[start:start + ANS_ROWS])) for start in range(0, n, ANS_ROWS)])
   if not coder.is_empty():
     raise DecodingError("the ANS stream was not used up: the side "
                         "information y does not match the encoded file")
@@ -234,7 +256,7 @@ def _sw_labels(model):
   _, y = model.trainer.source.sample(jax.random.key(SW_LABEL_KEY),
                                      SW_LABEL_SAMPLES)
   y = np.asarray(y).reshape(SW_LABEL_SAMPLES, model.dim)
-  return slepian_wolf.index_labels(_int_pmf(model, y), y)
+  return slepian_wolf.index_labels(model.prior_mlp.pmf(y), y)
 
 
 def _sw_encode(u, x, model, block):

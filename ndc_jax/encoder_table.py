@@ -51,12 +51,7 @@ def build(encode: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
 
   Raises ValueError unless lo < hi are finite and grid >= 2.
   """
-  lo32, hi32 = np.float32(lo), np.float32(hi)
-  if not (np.isfinite(lo32) and np.isfinite(hi32) and lo32 < hi32
-          and grid >= 2):
-    raise ValueError(f"encoder table range [{lo}, {hi}] with grid={grid} is "
-                     "invalid; allowed: finite lo < hi and grid >= 2")
-  xs = np.unique(np.linspace(lo32, hi32, grid, dtype=np.float32))
+  xs = grid_points(lo, hi, grid, "encoder table")
   us = np.asarray(encode(xs), np.int64)
   change = np.flatnonzero(us[1:] != us[:-1])
   # Open intervals: left has left_u; the switch lies in (left, right]; the
@@ -86,9 +81,23 @@ def build(encode: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
   keys = np.concatenate(found_k + [np.zeros(0, np.int64)])
   order = np.argsort(keys)
   labels_after = np.concatenate(found_u + [np.zeros(0, np.int64)])[order]
-  return Table(lo32, hi32, _float(keys[order]),
+  return Table(xs[0], xs[-1], _float(keys[order]),
                np.concatenate([us[:1], labels_after]),
-               float(hi32 - lo32) / (grid - 1))
+               float(xs[-1] - xs[0]) / (grid - 1))
+
+
+def grid_points(lo: float, hi: float, grid: int, name: str) -> np.ndarray:
+  """`grid` float32 points spaced uniformly over [lo, hi] (fewer where
+  float32 cannot tell them apart), for the table called `name`.
+
+  Raises ValueError unless lo < hi are finite and grid >= 2.
+  """
+  lo32, hi32 = np.float32(lo), np.float32(hi)
+  if not (np.isfinite(lo32) and np.isfinite(hi32) and lo32 < hi32
+          and grid >= 2):
+    raise ValueError(f"{name} range [{lo}, {hi}] with grid={grid} is "
+                     "invalid; allowed: finite lo < hi and grid >= 2")
+  return np.unique(np.linspace(lo32, hi32, grid, dtype=np.float32))
 
 
 def lookup(table: Table, x: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ class Source(NamedTuple):
     no_side_info_bits: D (MSE) -> R(D) without side information (or its SLB).
     bound_name: what `bound_bits` is, for the results tables.
     x_std: standard deviation of X (for plot ranges).
+    y_std: standard deviation of Y (the range of the codec's prior table).
   """
   name: str
   dim: int
@@ -44,6 +45,7 @@ class Source(NamedTuple):
   no_side_info_bits: Callable
   bound_name: str
   x_std: float
+  y_std: float
 
 
 def _positive(cfg, field):
@@ -83,7 +85,8 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
       bound_bits=lambda d: bounds.gaussian_rd_bits(var_x_y, d),
       bound_mse=lambda r: bounds.gaussian_dr_mse(var_x_y, r),
       no_side_info_bits=lambda d: bounds.gaussian_rd_bits(var_x, d),
-      bound_name="R_WZ", x_std=var_x ** 0.5)
+      bound_name="R_WZ", x_std=var_x ** 0.5,
+      y_std=var_y ** 0.5)
 
 
 def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
@@ -104,7 +107,7 @@ def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
       bound_bits=lambda d: bounds.shannon_lower_bound_bits(h_x_given_y, d),
       bound_mse=lambda r: bounds.shannon_lower_bound_mse(h_x_given_y, r),
       no_side_info_bits=lambda d: bounds.shannon_lower_bound_bits(h_x, d),
-      bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5)
+      bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5, y_std=1.0)
 
 
 def make_source(cfg: ml_collections.ConfigDict) -> Source:

@@ -2,6 +2,7 @@
 
 import struct
 import zlib
+from unittest import mock
 
 import chex
 import jax
@@ -11,7 +12,8 @@ from absl.testing import absltest, parameterized
 from hypothesis import given, settings, strategies as st
 
 from experiments.configs import wyner_ziv
-from ndc_jax import codec, container, encoder_table, integer_prior, train
+from ndc_jax import (codec, container, encoder_table, integer_prior,
+                     prior_table, train)
 
 N = 3000
 _MODELS = {}
@@ -121,6 +123,28 @@ class RoundTripTest(parameterized.TestCase):
 
   def test_vector_encoders_have_no_table(self):
     self.assertIsNone(_model("marginal", dim=2).encoder_table)
+    self.assertIsNone(_model("conditional", dim=2).prior_table)
+
+  def test_prior_table_codes_with_the_nearest_grid_points_pmf(self):
+    model = _model("conditional")
+    table = model.prior_table
+    x, y = _data(model, 2000)
+    y = y.copy()
+    y[:2, 0] = [-50.0, 50.0]  # outside the table: the MLP answers
+    rows = prior_table.lookup(table, y[:, 0])
+    np.testing.assert_array_equal(rows[:2], -1)
+    grid = np.linspace(table.lo, table.hi, codec.PRIOR_GRID,
+                       dtype=np.float32)[:, None]
+    at = np.where(rows[:, None] >= 0, grid[rows], y)
+    np.testing.assert_array_equal(
+        codec._coder_probs(model, y),
+        model.prior_mlp.pmf(at) * 2.0**-integer_prior.PRECISION)
+    data = codec.compress(model, x, "conditional", y=y)
+    with mock.patch.object(codec, "ANS_ROWS", 300):  # several passes
+      self.assertEqual(codec.compress(model, x, "conditional", y=y), data)
+      np.testing.assert_array_equal(
+          codec.decompress_indices(model, data, y),
+          codec.encode_indices(model, x))
 
   def test_one_dimensional_input_for_scalar_sources(self):
     model = _model("marginal")
