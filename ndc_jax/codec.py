@@ -138,8 +138,7 @@ def _functions(trainer, lmbda: float) -> dict:
   key = jax.random.key(ENCODE_KEY)
   return {
       "encode": _chunked(lambda p, x: comp.encode(p, x, lmbda, key)),
-      "decode": _chunked(lambda p, u, y: comp.decode(
-          p, jax.nn.one_hot(u, comp.num_indices), y)),
+      "decode": _chunked(comp.decode_indices),
       "log_q": _chunked(lambda p, y: jax.nn.log_softmax(
           comp.prior_logits(p, y), axis=-1)),
   }

@@ -37,6 +37,7 @@ class Compressor(NamedTuple):
   encoder_logits: Callable  # (params, x) -> [B, K]
   prior_logits: Callable    # (params, y) -> [B, K]
   decode: Callable          # (params, u_vec [B, K], y) -> x̂ [B, n]
+  decode_indices: Callable  # (params, u [B] int, y) -> x̂ [B, n]
   all_distortions: Callable  # (params, x, y) -> [B, K] d(x, g(k, y))
   index_costs: Callable     # (params, x, key) -> (bits [B, K], dist [B, K])
   encode: Callable          # (params, x, lmbda, key) -> u [B]
@@ -108,8 +109,8 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
   def init(key):
     return {name: nnx.split(m)[1] for name, m in build(key).items()}
 
-  def apply(name, params, *args):
-    return nnx.merge(graphdefs[name], params[name])(*args)
+  def apply(name, params, *args, method="__call__"):
+    return getattr(nnx.merge(graphdefs[name], params[name]), method)(*args)
 
   def encoder_logits(params, x):
     return apply("encoder", params, x)
@@ -120,11 +121,15 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
   def decode(params, u_vec, y):
     return apply("decoder", params, u_vec, y)
 
+  def decode_indices(params, u, y):
+    """The decoder at hard indices (evaluation, codec, argmin encoder)."""
+    return apply("decoder", params, u, y, method="at_indices")
+
   def all_distortions(params, x, y):
     """d(x, g(k, y)) for every index k: x [..., n], y [..., n] -> [..., K]."""
-    u_all = jnp.broadcast_to(jnp.eye(k), y.shape[:-1] + (k, k))
+    u_all = jnp.broadcast_to(jnp.arange(k), y.shape[:-1] + (k,))
     y_rep = jnp.broadcast_to(y[..., None, :], y.shape[:-1] + (k, n))
-    return dist_fn(x[..., None, :], decode(params, u_all, y_rep))
+    return dist_fn(x[..., None, :], decode_indices(params, u_all, y_rep))
 
   def index_costs(params, x, key):
     """Expected bits/sample and distortion of every index, [B, K] each."""
@@ -141,5 +146,5 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     return jnp.argmin(bits + lmbda * dist, axis=-1)
 
   return Compressor(k, n, cfg.rate_model, cfg.encoder, init, encoder_logits,
-                    prior_logits, decode, all_distortions, index_costs, encode,
-                    dist_fn)
+                    prior_logits, decode, decode_indices, all_distortions,
+                    index_costs, encode, dist_fn)

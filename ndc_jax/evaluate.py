@@ -31,7 +31,7 @@ def _evaluate_one(trainer: Trainer, params, lmbda, x, y, key):
   comp = trainer.compressor
   u = hard_indices(trainer, params, x, lmbda, key)
   bits = rate.index_bits(u, comp.prior_logits(params, y)) / comp.dim
-  x_hat = comp.decode(params, jax.nn.one_hot(u, comp.num_indices), y)
+  x_hat = comp.decode_indices(params, u, y)
   d = comp.distortion(x, x_hat)
   return {"rate_bits": bits.mean(), "distortion": d.mean(),
           "index_entropy_bits": rate.empirical_entropy_bits(

@@ -25,9 +25,13 @@ class MLP(nnx.Module):
     last.kernel[...] = last.kernel[...] * out_scale
 
   def __call__(self, h: jax.Array) -> jax.Array:
-    for layer in self.layers[:-1]:
-      h = jax.nn.leaky_relu(layer(h))
-    return self.layers[-1](h)
+    return self.after_first(self.layers[0](h))
+
+  def after_first(self, h: jax.Array) -> jax.Array:
+    """The rest of the network from the first layer's output h."""
+    for layer in self.layers[1:]:
+      h = layer(jax.nn.leaky_relu(h))
+    return h
 
 
 class CodebookHead(nnx.Module):
@@ -112,6 +116,16 @@ class Decoder(nnx.Module):
 
   def __call__(self, u, y):
     return self.skip.value * y + self.net(jnp.concatenate([u, y], axis=-1))
+
+  def at_indices(self, u, y):
+    """g(u, y) for integer indices u [...] and y [..., n]: the first layer's
+    product with one-hot u as a row gather, W[u] + y W_y + b (the same
+    values up to float rounding, without the K-wide product)."""
+    first = self.net.layers[0]
+    kernel = first.kernel[...]
+    k = kernel.shape[0] - y.shape[-1]
+    h = kernel[u] + y @ kernel[k:] + first.bias[...]
+    return self.skip.value * y + self.net.after_first(h)
 
 
 PRIORS = {"marginal": MarginalPrior, "conditional": ConditionalPrior}

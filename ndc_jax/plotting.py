@@ -74,9 +74,8 @@ def binning_figure(panels: list[tuple], path: str) -> None:
     y = jnp.linspace(float(y_all.min()), float(y_all.max()), 200)[:, None]
     used, counts = np.unique(u, return_counts=True)
     for k in used[np.argsort(-counts)][:8]:
-      onehot = jax.nn.one_hot(jnp.full((y.shape[0],), k), comp.num_indices)
-      ax.plot(np.asarray(y[:, 0]), np.asarray(comp.decode(params, onehot, y))
-              [:, 0], label=f"u={k}")
+      x_hat = comp.decode_indices(params, jnp.full((y.shape[0],), k), y)
+      ax.plot(np.asarray(y[:, 0]), np.asarray(x_hat)[:, 0], label=f"u={k}")
     ax.set(xlabel="side information y", ylabel="x̂(u, y)")
     ax.legend(fontsize=6, ncol=2)
   save_figure(fig, path)

@@ -122,7 +122,7 @@ def make_train(config: ml_collections.ConfigDict,
     u = jnp.argmin(rate_weight * costs[0] + lmbda * costs[1], axis=-1)
     prior_logits = comp.prior_logits(params, y)
     bits = rate.index_bits(u, prior_logits) / n
-    d = dist_fn(x, comp.decode(params, jax.nn.one_hot(u, comp.num_indices), y))
+    d = dist_fn(x, comp.decode_indices(params, u, y))
     return (jnp.mean(rate_weight * bits + lmbda * d),
             (jnp.mean(bits), jnp.mean(d)))
 
