@@ -39,6 +39,20 @@ class CodebookHeadTest(chex.TestCase):
     np.testing.assert_array_equal(jnp.argmax(head(x), -1), [0, 0])
 
 
+class DecoderTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @parameterized.parameters(1, 3)
+  def test_at_indices_equals_the_one_hot_decoder(self, dim):
+    dec = models.Decoder(dim, 10, (16, 16), rngs=nnx.Rngs(0))
+    u = jax.random.randint(jax.random.key(1), (7, 5), 0, 10)  # any batch
+    y = jax.random.normal(jax.random.key(2), (7, 5, dim))
+    got = self.variant(lambda d, u, y: d.at_indices(u, y))(dec, u, y)
+    chex.assert_shape(got, (7, 5, dim))
+    np.testing.assert_allclose(got, dec(jax.nn.one_hot(u, 10), y),
+                               rtol=1e-5, atol=1e-6)
+
+
 class InitialCodebookTest(chex.TestCase):
 
   def test_scalar_source_gets_an_even_grid_over_the_range(self):
