@@ -51,6 +51,7 @@ def build(config: ml_collections.ConfigDict, make_train=train.make_train
   for name, arm in config.arms.items():
     try:
       out[name] = make_train(arm)
+      _models_at_once(arm)
     except ValueError as e:
       raise ValueError(f"config.arms.{name}: {e}") from None
   return out
@@ -96,8 +97,14 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str,
     results.write_json(path, record)
 
 
+def _models_at_once(arm: ml_collections.ConfigDict) -> int:
+  """The arm's `sweep.models_at_once` (default -1, auto) for this backend."""
+  return sharding.resolve_models_at_once(
+      arm.sweep.get("models_at_once", -1), arm.train.batch_size)
+
+
 def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
-               swept: dict, seeds, num_steps: int, chunk_steps: int,
+               swept: dict, seeds, arm: ml_collections.ConfigDict,
                metric_names, mesh=None) -> dict:
   """Trains one arm's grid as one compiled program, resuming from its
   checkpoint; appends chunk metrics to `metrics`; returns the params.
@@ -106,6 +113,8 @@ def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
     swept: name -> [M] traced values passed to `trainer.train_chunk` in order
       (e.g. {"lmbda": ...} or {"lmbda": ..., "beta_mi": ...}).
     seeds: [M] int seeds (one model per grid point).
+    arm: the arm's config (train.num_steps, train.chunk_steps,
+      train.batch_size, sweep.models_at_once).
     metric_names: the chunk metrics written to metrics.jsonl.
     mesh: a `jax.sharding.Mesh` from `sharding.make_mesh` (default: every
       device on the sweep axis); the grid is padded to fit it.
@@ -113,7 +122,9 @@ def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
     The trained parameters as host arrays, [M, ...] (padding dropped).
   """
   sweep = sharding.shard_sweep(trainer, mesh or sharding.make_mesh(""),
-                               tuple(swept.values()), seeds)
+                               tuple(swept.values()), seeds,
+                               _models_at_once(arm))
+  num_steps, chunk_steps = arm.train.num_steps, arm.train.chunk_steps
   state = sweep.init()
   ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
   if os.path.exists(ckpt):  # stored unpadded: any mesh can resume
@@ -195,10 +206,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     if os.path.exists(params_path):
       params = load_params(params_path, trainer, seeds)
     else:
-      t = arm_cfg.train
       params = train_grid(name, trainer, workdir, metrics, {"lmbda": lmbdas},
-                          seeds, t.num_steps, t.chunk_steps, TRAIN_METRICS,
-                          mesh)
+                          seeds, arm_cfg, TRAIN_METRICS, mesh)
       if _is_writer():
         results.save_tree(params_path, params, lmbdas=lmbdas, seeds=seeds)
     ev = evaluate.evaluate(trainer, params, lmbdas,

@@ -38,8 +38,7 @@ def train_arm(name, trainer, arm_cfg, workdir, metrics, mesh=None):
   lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
   return experiment.train_grid(
       name, trainer, workdir, metrics, {"lmbda": lmbdas, "beta_mi": betas},
-      seeds, arm_cfg.train.num_steps, arm_cfg.train.chunk_steps,
-      TRAIN_METRICS, mesh)
+      seeds, arm_cfg, TRAIN_METRICS, mesh)
 
 
 def _rows(name, arm_cfg, trainer, ev, grid):

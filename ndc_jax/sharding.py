@@ -32,6 +32,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 SWEEP, BATCH = "sweep", "batch"
 AXES = (SWEEP, BATCH)
+CPU_ROWS = 2048         # auto models_at_once on CPU: models · batch <= this
 
 
 def distributed_init(coordinator_address: str | None = None,
@@ -201,7 +202,8 @@ class Sweep(NamedTuple):
   `swept` (a tuple: λ, or λ and β_MI), `seeds`: the padded grid as
   sweep-sharded global arrays [padded]. `init()` -> state;
   `train_chunk(state, *swept)` -> (state, metrics), both sweep-sharded, as
-  `jit(vmap(trainer.train_chunk))` (the state is donated). `place(tree)` pads
+  `jit(vmap(trainer.train_chunk))` or its grouped form (the state is
+  donated). `place(tree)` pads
   and lays out a host tree of [num] leaves (a restored checkpoint);
   `to_host(tree)` gathers and drops the padding.
   """
@@ -216,8 +218,53 @@ class Sweep(NamedTuple):
   to_host: Callable
 
 
-def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike
-                ) -> Sweep:
+def _sweep_fn(fn: Callable, devices: int, size: int, at_once: int
+              ) -> Callable:
+  """fn(state, *values) mapped over a sweep axis of `size` models laid on
+  `devices` shares: each device trains its size / devices models `at_once`
+  at a time (vmapped), looping over such groups inside the program; 0 = all
+  of them at once (one vmap)."""
+  per_device = size // devices
+  if size == 1:  # XLA runs a size-1 vmap ~30% slower than the plain program
+    def single(*args):
+      out = fn(*jax.tree.map(lambda a: a[0], args))
+      return jax.tree.map(lambda a: a[None], out)
+    return single
+  if at_once == 0 or at_once >= per_device:
+    return jax.vmap(fn, spmd_axis_name=SWEEP)
+
+  def share(*args):  # one device's models, axis 0 [per_device]
+    return jax.lax.map(lambda a: fn(*a), args,
+                       batch_size=None if at_once == 1 else at_once)
+  if devices == 1:
+    return share
+
+  def split(*args):  # [devices · per_device] -> [devices, per_device]
+    out = jax.vmap(share, spmd_axis_name=SWEEP)(*jax.tree.map(
+        lambda a: a.reshape(devices, per_device, *a.shape[1:]), args))
+    return jax.tree.map(lambda a: a.reshape(size, *a.shape[2:]), out)
+  return split
+
+
+def resolve_models_at_once(setting: int, batch_size: int,
+                           platform: str | None = None) -> int:
+  """How many models a device trains at once (`shard_sweep`'s argument)
+  for the config value `sweep.models_at_once`: n >= 1 as given, 0 for all,
+  -1 (auto) for all on an accelerator and max(1, CPU_ROWS // batch_size) on
+  a CPU, where a larger vmapped group only leaves the cache (see the sweep
+  benchmark)."""
+  if not (isinstance(setting, int) and setting >= -1):
+    raise ValueError(f"sweep.models_at_once={setting!r} is invalid; allowed: "
+                     "an integer >= 1, 0 (all at once) or -1 (auto)")
+  if setting >= 0:
+    return setting
+  if (platform or jax.default_backend()) != "cpu":
+    return 0
+  return max(1, CPU_ROWS // batch_size)
+
+
+def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike,
+                models_at_once: int = 0) -> Sweep:
   """Lays the grid of `trainer` on `mesh`.
 
   Args:
@@ -228,6 +275,9 @@ def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike
     seeds: [M] ints; model i starts from
       `trainer.init(jax.random.key(seeds[i]))`, exactly as an unsharded
       `jit(vmap(trainer.init))` of those keys does.
+    models_at_once: models each device trains at once (vmapped); its share
+      is trained in such groups one after another inside the one compiled
+      program. 0: all at once (`resolve_models_at_once` gives the auto value).
   """
   swept = tuple(np.asarray(v, np.float32) for v in
                 (swept if isinstance(swept, tuple) else (swept,)))
@@ -242,13 +292,8 @@ def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike
   g_swept, g_seeds = place(pad((swept, seeds), size), mesh)
   init = jax.jit(jax.vmap(lambda seed: trainer.init(jax.random.key(seed))),
                  in_shardings=s, out_shardings=s)
-  if size == 1:  # XLA runs a size-1 vmap ~30% slower than the plain program
-    def chunk_fn(state, *values):
-      out = trainer.train_chunk(jax.tree.map(lambda a: a[0], state),
-                                *(v[0] for v in values))
-      return jax.tree.map(lambda a: a[None], out)
-  else:
-    chunk_fn = jax.vmap(trainer.train_chunk, spmd_axis_name=SWEEP)
+  chunk_fn = _sweep_fn(trainer.train_chunk, mesh.shape[SWEEP], size,
+                       models_at_once)
   chunk = jax.jit(chunk_fn, in_shardings=(s,) * (1 + len(swept)),
                   out_shardings=(s, s), donate_argnums=0)
   return Sweep(mesh, num, size, tuple(g_swept), g_seeds,

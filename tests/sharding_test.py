@@ -15,10 +15,12 @@ import textwrap
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import chex
 import jax
 import numpy as np
 
-from ndc_jax import sharding
+from experiments.configs import wyner_ziv
+from ndc_jax import sharding, train
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,6 +68,17 @@ for leaf in jax.tree.leaves(state.params):
   assert len(shards) == 8 and len({s.device for s in shards}) == 8
   assert all(s.data.shape == (1,) + leaf.shape[1:] for s in shards)
   assert sum(s.data.nbytes for s in shards) == leaf.nbytes
+
+# 2 devices, 3 models each, trained 2 at once (a vmapped pair, then the
+# remaining one, looped inside the program): the same models.
+mesh_two = sharding.make_mesh("sweep=2", jax.devices()[:2])
+grouped = sharding.shard_sweep(trainer, mesh_two, lmbdas, seeds, 2)
+g_state, g_m = grouped.train_chunk(grouped.init(), *grouped.swept)
+g_got, g_got_m = grouped.to_host((g_state, g_m))
+chex.assert_trees_all_close(g_got.params, got.params, rtol=1e-5, atol=1e-5)
+chex.assert_trees_all_close(g_got_m, got_m, rtol=1e-5, atol=1e-6)
+assert all(s.data.shape[0] == 3 for leaf in jax.tree.leaves(g_state.params)
+           for s in leaf.addressable_shards)
 
 # sweep=4,batch=2: 2 models per device, each replicated over the batch axis.
 mesh2 = sharding.make_mesh("sweep=4,batch=2")
@@ -195,6 +208,37 @@ class MeshSpecTest(parameterized.TestCase):
   def test_partial_distributed_args(self):
     with self.assertRaisesRegex(ValueError, "together"):
       sharding.distributed_init("localhost:1234")
+
+
+class ModelsAtOnceTest(parameterized.TestCase):
+
+  @parameterized.parameters((3, 64, "cpu", 3), (0, 64, "gpu", 0),
+                            (-1, 64, "cpu", 32), (-1, 4096, "cpu", 1),
+                            (-1, 64, "gpu", 0), (-1, 64, "tpu", 0))
+  def test_resolve(self, setting, batch, platform, want):
+    self.assertEqual(
+        sharding.resolve_models_at_once(setting, batch, platform), want)
+
+  @parameterized.parameters(-2, 1.5, "4")
+  def test_bad_setting(self, setting):
+    with self.assertRaisesRegex(ValueError, "sweep.models_at_once=.*allowed"):
+      sharding.resolve_models_at_once(setting, 64)
+
+  def test_groups_train_the_same_models_as_one_vmap(self):
+    cfg = wyner_ziv.get_config("quick").arms.gaussian_conditional
+    cfg.sweep.lmbdas, cfg.train.chunk_steps = (100., 300., 1e3, 3e3, 1e4), 5
+    trainer = train.make_train(cfg)
+    lmbdas, seeds = train.sweep_grid(cfg)
+    mesh = sharding.make_mesh("")
+    out = []
+    for at_once in (0, 1, 2):  # all; one by one; pairs and a remainder
+      sweep = sharding.shard_sweep(trainer, mesh, lmbdas, seeds, at_once)
+      out.append(sweep.to_host(sweep.train_chunk(sweep.init(),
+                                                 *sweep.swept)))
+    for state, metrics in out[1:]:
+      chex.assert_trees_all_close(state.params, out[0][0].params,
+                                  rtol=1e-5, atol=1e-5)
+      chex.assert_trees_all_close(metrics, out[0][1], rtol=1e-5, atol=1e-6)
 
 
 class FakeDevicesTest(absltest.TestCase):

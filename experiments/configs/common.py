@@ -28,7 +28,11 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,
       temperature_decay_steps=2000.0, straight_through=False,
       rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant"))
-  c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,)))
+  # models_at_once: models a device trains at once (vmapped); -1 = auto
+  # (all on an accelerator, max(1, sharding.CPU_ROWS // batch_size) on
+  # CPU), 0 = all.
+  c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,),
+                                           models_at_once=-1))
   c.eval = ml_collections.ConfigDict(dict(num_samples=100_000, seed=1234))
   return c
 

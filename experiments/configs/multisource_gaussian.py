@@ -35,7 +35,8 @@ def arm(estimator: str = "infonce", update: str = "alternating",
       entropy_learning_rate=1e-2, critic_learning_rate=2e-3,
       mine_ema_rate=0.01, update_mode=update))
   c.sweep = ml_collections.ConfigDict(dict(
-      lmbdas=(2.0, 5.0, 12.0), betas=(-1.0, 0.0, 1.0), seeds=(0,)))
+      lmbdas=(2.0, 5.0, 12.0), betas=(-1.0, 0.0, 1.0), seeds=(0,),
+      models_at_once=-1))  # see common.arm
   c.eval = ml_collections.ConfigDict(dict(num_samples=20_000, seed=1234))
   return c
 
