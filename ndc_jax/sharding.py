@@ -11,6 +11,10 @@ yet, so there a ``batch`` axis only replicates the work. No pmap: XLA's SPMD par
 inserts whatever communication the layout needs, and a vmapped sweep needs
 none along ``sweep``.
 
+Each device trains its share `models_at_once` models at a time (vmapped) and
+loops over such groups inside the program (`lax.map`): on a CPU a wide vmap
+only pushes the working set out of the cache (`resolve_models_at_once`).
+
 M need not divide the number of devices: the grid is padded to a multiple of
 the ``sweep`` axis size by repeating its last point (valid λ and seed, so the
 padding trains finite models), and `Sweep.to_host` drops the padding.
