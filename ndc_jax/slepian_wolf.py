@@ -56,7 +56,7 @@ SPREAD = 5.0             #     + MIN_CHECKS syndrome bits, e and σ in bits
 DEVIATIONS = 3.0
 MIN_CHECKS = 8
 RETRY_STEP = 1.03        # more syndrome bits after a simulated failure
-RAW_FRACTION = 0.95      # a plane needing >= this share of N is sent raw
+RAW_FRACTION = 0.99      # a plane needing >= this share of N is sent raw
 ZERO_FLIPS = 1e-3        # expected wrong hard decisions allowing 0 checks
 USED_SHARE = 3e-5        # an index with a smaller share of q's mass is unused
 MAX_ITER = 200           # belief-propagation iterations

@@ -103,6 +103,10 @@ class CodecCliTest(absltest.TestCase):
     for row in map(json.loads, rows):
       self.assertTrue(row["roundtrip"])
       self.assertEqual(row["undetected"], 0)
+      if row["mode"] == "conditional":  # one block: the file is the block's
+        self.assertEqual(row["file_bits"], row["meas_bits"])
+      else:  # two blocks behind one header instead of two files
+        self.assertLess(row["file_bits"], row["meas_bits"])
 
 
 if __name__ == "__main__":

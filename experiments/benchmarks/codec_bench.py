@@ -5,6 +5,8 @@ set drawn from the arm's source and reports, in bits per scalar sample:
   est_bits   the cross-entropy estimate −mean log2 q(u[|y]) / n of the model;
   meas_bits  8 · (file bytes) / (N · n), headers included;
   rel_gap    meas_bits / est_bits − 1;
+  file_bits  the whole test set as one file (Slepian-Wolf: its blocks behind
+             one header), file_gap = file_bits / est_bits − 1;
   distortion of x̂ = g(u, y) as decoded from the file (MSE per scalar);
   bound_bits R_WZ(D) (or the arm's bound) and the gaps of both rates to it;
   Msym/s     indices per second: entropy coding with its model evaluation
@@ -25,6 +27,7 @@ import numpy as np
 from ndc_jax import codec, experiment
 
 COLUMNS = ("arm", "lmbda", "mode", "est_bits", "meas_bits", "rel_gap",
+           "file_bits", "file_gap",
            "distortion", "bound_bits", "gap_est", "gap_meas", "code_Msym/s",
            "decode_Msym/s", "enc_e2e_Msym/s", "dec_e2e_Msym/s", "fails",
            "undetected", "retries", "roundtrip")
@@ -69,9 +72,13 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
       x[ok], x_hat[ok])).mean()) if ok.any() else float("nan")
   est = codec.estimate_bits(model, u, y)
   meas = 8 * size / (n * model.dim)
+  file_bits = meas if len(blocks) == 1 else 8 * len(codec.compress(
+      model, x, mode, sw_block=sw_block)) / (n * model.dim)
   bound = float(src.bound_bits(dist))
   return {"lmbda": model.lmbda, "mode": mode, "est_bits": est,
-          "meas_bits": meas, "rel_gap": meas / est - 1, "distortion": dist,
+          "meas_bits": meas, "rel_gap": meas / est - 1,
+          "file_bits": file_bits, "file_gap": file_bits / est - 1,
+          "distortion": dist,
           "bound_bits": bound, "gap_est": est - bound, "gap_meas": meas - bound,
           "code_Msym/s": n / t_code / 1e6, "decode_Msym/s": n / t_dec / 1e6
           if t_dec else float("nan"),
