@@ -68,6 +68,7 @@ class Model(NamedTuple):
   fns: dict                                   # jitted encode/decode/log_q
   encoder_table: encoder_table.Table | None   # scalar learned encoders
   prior_table: prior_table.Table | None       # scalar conditional priors
+  sw_labels: np.ndarray | None                # [K] (conditional model)
 
 
 def _chunked(fn):
@@ -90,7 +91,7 @@ def make_model(trainer, params, lmbda: float) -> Model:
   if comp.num_indices > 2**16:
     raise ValueError(f"num_indices={comp.num_indices} is too large; allowed: "
                      "at most 65536")
-  marginal, mlp = None, None
+  marginal = mlp = labels = None
   if comp.rate_model == "marginal":
     logits = comp.prior_logits(params, jnp.zeros((1, comp.dim)))[0]
     marginal = integer_prior.marginal_pmf(logits)
@@ -107,6 +108,7 @@ def make_model(trainer, params, lmbda: float) -> Model:
       raise ValueError(f"the fixed-point prior differs from the model's "
                        f"q(u|y) by {gap:g} nats (allowed: < 0.01): the prior "
                        "is not the Dense/leaky-ReLU MLP this codec evaluates")
+    labels = _sw_labels(trainer.source, mlp)
   fns = _functions(trainer, float(lmbda))
   table = priors = None
   if comp.dim == 1 and comp.encoder_kind == "learned":
@@ -115,12 +117,11 @@ def make_model(trainer, params, lmbda: float) -> Model:
                                 -spread, spread)
   if comp.dim == 1 and mlp is not None:
     spread = TABLE_SPREAD * trainer.source.y_std
-    priors = prior_table.build(
-        lambda y: mlp.pmf(y) * 2.0 ** -integer_prior.PRECISION, -spread,
-        spread, PRIOR_GRID)
+    priors = prior_table.build(lambda y: _coder_scale(mlp.pmf(y)), -spread,
+                               spread, PRIOR_GRID)
   return Model(trainer, params, float(lmbda), comp.num_indices, comp.dim,
                comp.rate_model, container.model_hash(params), marginal, mlp,
-               fns, table, priors)
+               fns, table, priors, labels)
 
 
 def load(workdir: str, arm: str, lmbda_index: int) -> Model:
@@ -199,18 +200,22 @@ def _log_q(model, y) -> np.ndarray:
   return model.fns["log_q"](model.params, y)
 
 
+def _coder_scale(pmf: np.ndarray) -> np.ndarray:
+  """Integer pmf [..., K] -> float64 probabilities as the ANS coder takes
+  them: pmf · 2^-PRECISION (exact)."""
+  return pmf * 2.0 ** -integer_prior.PRECISION
+
+
 def _coder_probs(model: Model, y: np.ndarray) -> np.ndarray:
-  """q(u|y) [N, K] float64 as the ANS coder takes it: the integer pmf
-  · 2^-PRECISION, from the prior table (scalar y inside its range) or the
-  fixed-point MLP."""
-  scale = 2.0 ** -integer_prior.PRECISION
+  """q(u|y) [N, K] float64 as the ANS coder takes it (`_coder_scale`), from
+  the prior table (scalar y inside its range) or the fixed-point MLP."""
   if model.prior_table is None:
-    return model.prior_mlp.pmf(y) * scale
+    return _coder_scale(model.prior_mlp.pmf(y))
   rows = prior_table.lookup(model.prior_table, y[:, 0])
   probs = np.take(model.prior_table.rows, rows, axis=0)
   outside = np.flatnonzero(rows < 0)
   if outside.size:
-    probs[outside] = model.prior_mlp.pmf(y[outside]) * scale
+    probs[outside] = _coder_scale(model.prior_mlp.pmf(y[outside]))
   return probs
 
 
@@ -219,7 +224,7 @@ def _ans_encode(u, model, y) -> bytes:
   u = u.astype(np.int32)
   if model.rate_model == "marginal":
     coder.encode_reverse(u, constriction.stream.model.Categorical(
-        model.marginal_pmf * 2.0 ** -integer_prior.PRECISION, perfect=False))
+        _coder_scale(model.marginal_pmf), perfect=False))
   else:  # a stack: the last pass first, so that decoding runs forwards
     family = constriction.stream.model.Categorical(perfect=False)
     for start in reversed(range(0, u.size, ANS_ROWS)):
@@ -236,8 +241,7 @@ def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
       np.frombuffer(payload, "<u4").astype(np.uint32))
   if model.rate_model == "marginal":
     u = coder.decode(constriction.stream.model.Categorical(
-        model.marginal_pmf * 2.0 ** -integer_prior.PRECISION, perfect=False),
-                     n)
+        _coder_scale(model.marginal_pmf), perfect=False), n)
   else:
     family = constriction.stream.model.Categorical(perfect=False)
     u = np.concatenate([coder.decode(family, _coder_probs(
@@ -248,19 +252,18 @@ def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
   return np.asarray(u, np.int64)
 
 
-def _sw_labels(model):
+def _sw_labels(source, mlp: integer_prior.FixedPointMLP) -> np.ndarray:
   """Bit-plane labels [K] of the indices (`slepian_wolf.index_labels`), from
   the exact integer q(u|y) at SW_LABEL_SAMPLES side informations drawn with
-  SW_LABEL_KEY: the same at both ends."""
-  _, y = model.trainer.source.sample(jax.random.key(SW_LABEL_KEY),
-                                     SW_LABEL_SAMPLES)
-  y = np.asarray(y).reshape(SW_LABEL_SAMPLES, model.dim)
-  return slepian_wolf.index_labels(model.prior_mlp.pmf(y), y)
+  SW_LABEL_KEY: the same at both ends (built once per model)."""
+  _, y = source.sample(jax.random.key(SW_LABEL_KEY), SW_LABEL_SAMPLES)
+  y = np.asarray(y).reshape(SW_LABEL_SAMPLES, source.dim)
+  return slepian_wolf.index_labels(mlp.pmf(y), y)
 
 
 def _sw_encode(u, x, model, block):
   comp, source = model.trainer.compressor, model.trainer.source
-  out, retries, labels = [struct.pack("<I", block)], 0, _sw_labels(model)
+  out, retries, labels = [struct.pack("<I", block)], 0, model.sw_labels
   for b, start in enumerate(range(0, u.size, block)):
     ub, xb = u[start:start + block], x[start:start + block]
     y_sim = source.sample_side_info(
@@ -281,7 +284,7 @@ def _sw_decode(payload, n, model, y):
   if block < 1:
     raise FormatError("Slepian-Wolf block length 0 is invalid")
   probs = np.exp(_log_q(model, y).astype(np.float64))
-  u, offset, labels = [], 4, _sw_labels(model)
+  u, offset, labels = [], 4, model.sw_labels
   for start in range(0, n, block):
     size = min(block, n - start)
     try:
