@@ -8,6 +8,11 @@
       --side_info=y.npy --output=x_hat.npy
   taskset -c 0 python -m experiments.codec_main bench \
       --workdir=runs/wyner_ziv --num_samples=100000 --sw_samples=100000
+  python -m experiments.codec_main thresholds --workdir=runs/wyner_ziv \
+      --arm=gaussian_conditional --sw_samples=30000
+
+`thresholds` prints the fewest syndrome bits with which BP decodes each
+Slepian-Wolf bit-plane (`benchmarks/sw_threshold.py`).
 
 Modes: marginal (q(u), distributed), conditional (q(u|y) at both ends: give
 --side_info to compress too), slepian_wolf (LDPC syndromes, distributed).
@@ -22,7 +27,7 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from experiments.benchmarks import codec_bench
+from experiments.benchmarks import codec_bench, sw_threshold
 from ndc_jax import codec, experiment, results
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained models (see main).")
@@ -40,11 +45,12 @@ _SW_BLOCK = flags.DEFINE_integer("sw_block", codec.SW_BLOCK, "Slepian-Wolf "
                                  "block length in indices.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 100_000, "bench: test "
                                     "samples for the ANS modes.")
-_SW_SAMPLES = flags.DEFINE_integer("sw_samples", 100_000, "bench: test "
-                                   "samples for Slepian-Wolf.")
-_BENCH_OUT = flags.DEFINE_string("bench_output", None, "bench: also write the "
-                                 "rows as JSON lines here.")
-COMMANDS = ("compress", "decompress", "bench")
+_SW_SAMPLES = flags.DEFINE_integer("sw_samples", 100_000, "bench, "
+                                   "thresholds: test samples for "
+                                   "Slepian-Wolf.")
+_BENCH_OUT = flags.DEFINE_string("bench_output", None, "bench, thresholds: "
+                                 "also write the rows as JSON lines here.")
+COMMANDS = ("compress", "decompress", "bench", "thresholds")
 
 
 def _need(*fl):
@@ -103,13 +109,21 @@ def _bench():
     results.write_jsonl(_BENCH_OUT.value, rows)
 
 
+def _thresholds():
+  _need(_WORKDIR, _ARM)
+  rows = sw_threshold.run(_WORKDIR.value, _ARM.value, _SW_SAMPLES.value,
+                          _SW_BLOCK.value)
+  if _BENCH_OUT.value:
+    results.write_jsonl(_BENCH_OUT.value, rows)
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in COMMANDS:
     raise app.UsageError(f"give one command, one of {COMMANDS}; got "
                          f"{argv[1:]}")
   try:
     {"compress": _compress, "decompress": _decompress,
-     "bench": _bench}[argv[1]]()
+     "bench": _bench, "thresholds": _thresholds}[argv[1]]()
   except (ValueError, codec.DecodingError, OSError) as e:
     sys.exit(f"error: {e}")
 

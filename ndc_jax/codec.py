@@ -200,6 +200,13 @@ def _log_q(model, y) -> np.ndarray:
   return model.fns["log_q"](model.params, y)
 
 
+def side_info_probs(model: Model, y) -> np.ndarray:
+  """q(u|y) [N, K] float64 of the conditional model at y [N, n]: the
+  Slepian-Wolf decoder's soft side information (and the encoder's at its
+  simulated y')."""
+  return np.exp(_log_q(model, y).astype(np.float64))
+
+
 def _coder_scale(pmf: np.ndarray) -> np.ndarray:
   """Integer pmf [..., K] -> float64 probabilities as the ANS coder takes
   them: pmf · 2^-PRECISION (exact)."""
@@ -268,8 +275,7 @@ def _sw_encode(u, x, model, block):
     ub, xb = u[start:start + block], x[start:start + block]
     y_sim = source.sample_side_info(
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS)
-    probs = [np.exp(_log_q(model, np.asarray(ys)).astype(np.float64))
-             for ys in y_sim]
+    probs = [side_info_probs(model, np.asarray(ys)) for ys in y_sim]
     planes, r = slepian_wolf.encode_block(ub, probs, comp.num_indices,
                                           labels)
     retries += r
@@ -283,7 +289,7 @@ def _sw_decode(payload, n, model, y):
   (block,) = struct.unpack_from("<I", payload)
   if block < 1:
     raise FormatError("Slepian-Wolf block length 0 is invalid")
-  probs = np.exp(_log_q(model, y).astype(np.float64))
+  probs = side_info_probs(model, y)
   u, offset, labels = [], 4, model.sw_labels
   for start in range(0, n, block):
     size = min(block, n - start)

@@ -168,6 +168,19 @@ def _by_label(probs, labels) -> np.ndarray:
   return probs[:, np.argsort(labels)]
 
 
+def plane_side_info(u: np.ndarray, probs: np.ndarray, num_indices: int,
+                    labels: np.ndarray | None = None
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+  """Per bit-plane of labels[u] (u [N]; labels [K], default the identity),
+  least significant first: (bits [N] uint8, P(bit = 1 | y, lower planes)
+  [N]) from q(u|y) probs [N, K] over indices, i.e. what the decoder sees
+  once it has the lower planes right."""
+  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
+  v, by_label = labels[u], _by_label(probs, labels)
+  return [(plane_bits(v, k), plane_probs(by_label, v, k))
+          for k in range(num_planes(num_indices))]
+
+
 def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
   """Bits b with h b = syndrome (mod 2), most probable under P(b=1) = p_one,
   by syndrome BP on the deviation from the hard guess; None on failure."""
@@ -191,6 +204,39 @@ def num_checks(est_bits: float, std_bits: float = 0.0) -> int:
                      + DEVIATIONS * std_bits + MIN_CHECKS))
 
 
+def plane_costs(bits: np.ndarray, p_one: np.ndarray) -> np.ndarray:
+  """Information −log2 P(b) [N] (bits) of plane bits [N] under P(b=1) =
+  p_one [N]; its sum e is the plane's rate given that side information."""
+  return -np.log2(np.where(bits == 1, p_one, 1 - p_one))
+
+
+def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
+                       tol: float = 0.005) -> int:
+  """Smallest syndrome length m at which syndrome BP with P(b=1) = p_one [N]
+  recovers the plane bits [N] with `parity_check_matrix(N, m, plane)`, found
+  by bisection to within max(1, tol·e) checks (e: `plane_costs` summed); 0 if
+  the hard decisions are already right, N if BP needs the plane raw.
+
+  What GAP and SPREAD model: the code's finite-length gap is m/e − 1. Each m
+  has its own random matrix, so success is not strictly monotone in m; the
+  bisection keeps a failing m below and a decoding m above.
+  """
+  n = bits.size
+  if np.array_equal(p_one > 0.5, bits == 1):
+    return 0
+
+  def decodes(m):
+    h = parity_check_matrix(n, m, plane)
+    syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
+    return np.array_equal(_bp_decode(h, syndrome, p_one), bits)
+
+  lo, hi, step = 0, n, max(1.0, tol * plane_costs(bits, p_one).sum())
+  while hi - lo > step:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if decodes(mid) else (mid, hi)
+  return hi
+
+
 def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
                  num_indices: int, labels: np.ndarray | None = None
                  ) -> tuple[list[Plane], int]:
@@ -203,18 +249,15 @@ def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
   decode with every draw. Returns (planes, retries): `retries` counts
   the simulated failures that made the encoder send more syndrome bits.
   """
-  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
-  n, planes = u.size, num_planes(num_indices)
-  v, sims = labels[u], [_by_label(p, labels) for p in sim_probs]
-  out, retries, prefix = [], 0, np.zeros_like(v)
-  for k in range(planes):
-    bits = plane_bits(v, k)
-    p_ones = [plane_probs(p, prefix, k) for p in sims]
+  n, out, retries = u.size, [], 0
+  views = [plane_side_info(u, p, num_indices, labels) for p in sim_probs]
+  for k in range(num_planes(num_indices)):
+    bits, p_ones = views[0][k][0], [view[k][1] for view in views]
     # [draws, N] bits of each index under each y'; the rate's variance given
     # x is the sum over indices of their variances (the y_i are independent)
-    cost = np.stack([-np.log2(np.where(bits == 1, p, 1 - p)) for p in p_ones])
+    cost = np.stack([plane_costs(bits, p) for p in p_ones])
     est = float(cost.sum(axis=1).mean())
-    std = (float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if len(sims) > 1
+    std = (float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if len(sim_probs) > 1
            else 0.0)
     flips = max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
     if flips < ZERO_FLIPS and all(np.array_equal((p > 0.5), bits == 1)
@@ -233,7 +276,6 @@ def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
         m = int(np.ceil(m * RETRY_STEP))
       else:
         out.append(Plane(n, bits))
-    prefix = prefix | (bits.astype(v.dtype) << k)
   return out, retries
 
 

@@ -108,6 +108,19 @@ class CodecCliTest(absltest.TestCase):
       else:  # two blocks behind one header instead of two files
         self.assertLess(row["file_bits"], row["meas_bits"])
 
+  def test_thresholds_bracket_each_plane(self):
+    out = self._path("thresholds.jsonl")
+    _run("thresholds", f"--workdir={self.workdir}", "--arm=gaussian_conditional",
+         "--sw_samples=600", "--sw_block=300", f"--bench_output={out}")
+    rows = [json.loads(l) for l in open(out)]
+    self.assertNotEmpty(rows)
+    self.assertEqual({(r["grid"], r["block"]) for r in rows},
+                     {(0, 0), (0, 1), (1, 0), (1, 1)})
+    for r in rows:  # BP never recovers a plane from much less than its bits
+      # (nor than its 300 raw bits: the untrained q(u|y) may cost more)
+      self.assertBetween(r["thr_checks"], 0.95 * min(r["info_bits"], 300), 300)
+      self.assertAlmostEqual(r["thr_ratio"], r["thr_checks"] / r["info_bits"])
+
 
 if __name__ == "__main__":
   absltest.main()

@@ -74,15 +74,37 @@ class SlepianWolfTest(parameterized.TestCase):
 
   def test_plane_probabilities_follow_the_chain_rule(self):
     u, probs, _ = _source(200, 0)
-    planes, prefix, log_total = sw.num_planes(K), np.zeros_like(u), 0.0
-    for k in range(planes):
-      bits = sw.plane_bits(u, k)
-      p = sw.plane_probs(probs, prefix, k)
-      log_total += np.log2(np.where(bits == 1, p, 1 - p))
+    prefix, log_total = np.zeros_like(u), 0.0
+    views = sw.plane_side_info(u, probs, K)
+    self.assertLen(views, sw.num_planes(K))
+    for k, (bits, p) in enumerate(views):
+      np.testing.assert_array_equal(p, sw.plane_probs(probs, prefix, k))
+      log_total -= sw.plane_costs(bits, p)
       prefix |= bits.astype(u.dtype) << k
     np.testing.assert_array_equal(prefix, u)
     np.testing.assert_allclose(log_total, np.log2(probs[np.arange(200), u]),
                                atol=1e-6)
+
+  def test_plane_side_info_follows_the_labels(self):
+    u, probs, y, _ = _scrambled(300, 4)
+    labels = sw.index_labels(probs, y[:, None])
+    for k, (bits, p) in enumerate(sw.plane_side_info(u, probs, K, labels)):
+      np.testing.assert_array_equal(bits, sw.plane_bits(labels[u], k))
+      self.assertTrue(((p > 0) & (p < 1)).all())
+
+  def test_decoding_threshold_brackets_the_bp_threshold(self):
+    u, probs, _ = _source(4000, 5)
+    bits, p = sw.plane_side_info(u, probs, K)[1]
+    e = sw.plane_costs(bits, p).sum()
+    thr = sw.decoding_threshold(bits, p, 1, tol=0.01)
+    h = sw.parity_check_matrix(u.size, thr, 1)
+    syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
+    np.testing.assert_array_equal(sw._bp_decode(h, syndrome, p), bits)
+    # no code recovers the plane from much less than its information; the
+    # encoder's first rate (GAP, SPREAD) models this code's gap
+    self.assertBetween(thr, 0.95 * e, 1.1 * sw.num_checks(e))
+    certain = (p > 0.5).astype(np.uint8)
+    self.assertEqual(sw.decoding_threshold(certain, p, 1), 0)
 
   def test_round_trip_below_raw_rate_near_the_entropy(self):
     u, probs, _ = _source(10_000, 1)
