@@ -181,16 +181,31 @@ def plane_side_info(u: np.ndarray, probs: np.ndarray, num_indices: int,
           for k in range(num_planes(num_indices))]
 
 
+def syndrome_of(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
+  """h b (mod 2) [m] uint8 of bits b [N] (any integer dtype)."""
+  return (h @ bits.astype(np.int64) % 2).astype(np.uint8)
+
+
+def _hard_bits(p_one: np.ndarray) -> np.ndarray:
+  """Hard decisions [N] uint8: 1 where P(b=1) = p_one > 0.5."""
+  return (p_one > 0.5).astype(np.uint8)
+
+
+def _hard_right(bits: np.ndarray, p_one: np.ndarray) -> bool:
+  """Whether the hard decisions give the bits [N]."""
+  return np.array_equal(_hard_bits(p_one), bits)
+
+
 def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
   """Bits b with h b = syndrome (mod 2), most probable under P(b=1) = p_one,
   by syndrome BP on the deviation from the hard guess; None on failure."""
-  guess = (p_one > 0.5).astype(np.uint8)
+  guess = _hard_bits(p_one)
   flip = np.minimum(p_one, 1 - p_one)
-  target = (syndrome ^ (h @ guess.astype(np.int64) % 2)).astype(np.uint8)
+  target = syndrome ^ syndrome_of(h, guess)
   dec = ldpc.BpDecoder(h, error_channel=flip, max_iter=MAX_ITER,
                        bp_method="product_sum", input_vector_type="syndrome")
   err = np.asarray(dec.decode(target), np.uint8)
-  if not np.array_equal(h @ err.astype(np.int64) % 2, target):
+  if not np.array_equal(syndrome_of(h, err), target):
     return None
   return guess ^ err
 
@@ -222,13 +237,12 @@ def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
   bisection keeps a failing m below and a decoding m above.
   """
   n = bits.size
-  if np.array_equal(p_one > 0.5, bits == 1):
+  if _hard_right(bits, p_one):
     return 0
 
   def decodes(m):
     h = parity_check_matrix(n, m, plane)
-    syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
-    return np.array_equal(_bp_decode(h, syndrome, p_one), bits)
+    return np.array_equal(_bp_decode(h, syndrome_of(h, bits), p_one), bits)
 
   lo, hi, step = 0, n, max(1.0, tol * plane_costs(bits, p_one).sum())
   while hi - lo > step:
@@ -260,14 +274,13 @@ def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
     std = (float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if len(sim_probs) > 1
            else 0.0)
     flips = max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
-    if flips < ZERO_FLIPS and all(np.array_equal((p > 0.5), bits == 1)
-                                  for p in p_ones):
+    if flips < ZERO_FLIPS and all(_hard_right(bits, p) for p in p_ones):
       out.append(Plane(0, np.zeros(0, np.uint8)))
     else:
       m = num_checks(est, std)
       while m < RAW_FRACTION * n:
         h = parity_check_matrix(n, m, k)
-        syndrome = (h @ bits.astype(np.int64) % 2).astype(np.uint8)
+        syndrome = syndrome_of(h, bits)
         if all(np.array_equal(_bp_decode(h, syndrome, p), bits)
                for p in p_ones):
           out.append(Plane(m, syndrome))
@@ -293,7 +306,7 @@ def decode_block(planes_in: list[Plane], probs: np.ndarray, num_indices: int,
     if plane.num_checks == n:
       bits = plane.syndrome
     elif plane.num_checks == 0:
-      bits = (plane_probs(by_label, v, k) > 0.5).astype(np.uint8)
+      bits = _hard_bits(plane_probs(by_label, v, k))
     else:
       h = parity_check_matrix(n, plane.num_checks, k)
       bits = _bp_decode(h, plane.syndrome, plane_probs(by_label, v, k))
