@@ -138,7 +138,8 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
       for name, t in dt.items():
         if rep:
           times[name].append(t)
-    per, seq, vm, sw = (min(times[k]) for k in times)
+    per, seq, vm, sw = (min(times[k]) for k in (
+        "per-step", "scanned", "vmapped", "sweep"))
     rows.append(dict(batch=batch, models=m, group=group,
                      step_model_steps_s=m * steps / per,
                      seq_model_steps_s=m * steps / seq,
