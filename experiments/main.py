@@ -10,13 +10,15 @@
 
 A config with a `data` section runs the real-data job, one whose arms have
 `kind = "multisource"` the multi-source job, any other the Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
-multi-host job first (only process 0 writes results).
+multi-host job first (only process 0 writes results). On a CPU each core is
+one device by default (`--cpu_devices`), so the sweep's shares run at once.
 """
 
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import device_flags
 from ndc_jax import (experiment, multisource_experiment, realdata_experiment,
                      sharding)
 
@@ -24,9 +26,6 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (with an optional :arg).",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
-_MESH = flags.DEFINE_string(
-    "mesh", "", "Device mesh, e.g. 'sweep=8' or 'sweep=4,batch=2'; '' puts "
-    "every device of every host on the sweep axis.")
 _DISTRIBUTED = flags.DEFINE_bool(
     "distributed", False, "Join a multi-host job (jax.distributed) first.")
 _COORDINATOR = flags.DEFINE_string(
@@ -42,10 +41,11 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
+  device_flags.split_cpu()
   if _DISTRIBUTED.value:
     sharding.distributed_init(_COORDINATOR.value, _NUM_PROCESSES.value,
                               _PROCESS_ID.value)
-  config, mesh = _CONFIG.value, sharding.make_mesh(_MESH.value)
+  config, mesh = _CONFIG.value, device_flags.mesh()
   if "data" in config:
     rows = realdata_experiment.train_and_evaluate(config, _WORKDIR.value,
                                                   mesh=mesh)

@@ -123,7 +123,7 @@ def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
   """
   sweep = sharding.shard_sweep(trainer, mesh or sharding.make_mesh(""),
                                tuple(swept.values()), seeds,
-                               _models_at_once(arm))
+                               _models_at_once(arm), arm.train.batch_size)
   num_steps, chunk_steps = arm.train.num_steps, arm.train.chunk_steps
   state = sweep.init()
   ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")

@@ -17,7 +17,12 @@ only pushes the working set out of the cache (`resolve_models_at_once`).
 
 M need not divide the number of devices: the grid is padded to a multiple of
 the ``sweep`` axis size by repeating its last point (valid λ and seed, so the
-padding trains finite models), and `Sweep.to_host` drops the padding.
+padding trains finite models), and `Sweep.to_host` drops the padding; a grid
+of fewer models than devices uses only as many (`fit_mesh`).
+
+On a CPU, `split_cpu` (the launchers' `--cpu_devices`, one device per core by
+default) makes each core an XLA device, so the shares of a small-batch sweep
+run concurrently; larger batches keep to one device (`fit_mesh`).
 
   mesh = make_mesh("sweep=4,batch=2")      # or "" for all devices on sweep
   sweep = shard_sweep(trainer, mesh, lmbdas, seeds)
@@ -27,6 +32,7 @@ padding trains finite models), and `Sweep.to_host` drops the padding.
 """
 
 import math
+import os
 from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
@@ -37,6 +43,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 SWEEP, BATCH = "sweep", "batch"
 AXES = (SWEEP, BATCH)
 CPU_ROWS = 2048         # auto models_at_once on CPU: models · batch <= this
+CPU_SPLIT_BATCH = 128   # larger batches train on one CPU device (fit_mesh)
 
 
 def distributed_init(coordinator_address: str | None = None,
@@ -57,6 +64,34 @@ def distributed_init(coordinator_address: str | None = None,
   if not jax.distributed.is_initialized():
     jax.distributed.initialize(coordinator_address, num_processes, process_id)
   return jax.process_index(), jax.process_count()
+
+
+def split_cpu(count: int = -1) -> int:
+  """Exposes the host CPU as `count` XLA devices (`jax_num_cpu_devices`).
+
+  A sweep laid on the ``sweep`` axis then runs one share per device
+  concurrently, each on its own thread (they share the cores' intra-op pool):
+  on the 2-core benchmark machine two devices train a 16-λ sweep at batch 64
+  ~1.5× faster than one (`experiments/benchmarks/sweep_bench.py`). Only the
+  CPU backend is affected; call it before any JAX operation.
+
+  Args:
+    count: >= 1 devices, or -1 for one per core (`os.cpu_count()`) unless
+      XLA_FLAGS already sets --xla_force_host_platform_device_count, which
+      then stays in force.
+  Returns:
+    The device count set, or 0 when XLA_FLAGS's count was left in force.
+  """
+  if not (isinstance(count, int) and (count >= 1 or count == -1)):
+    raise ValueError(f"cpu_devices={count!r} is invalid; allowed: an integer "
+                     ">= 1, or -1 for one device per core")
+  if count == -1:
+    if "xla_force_host_platform_device_count" in os.environ.get(
+        "XLA_FLAGS", ""):
+      return 0
+    count = os.cpu_count() or 1
+  jax.config.update("jax_num_cpu_devices", count)
+  return count
 
 
 def parse_mesh_spec(spec: str | None, num_devices: int) -> dict[str, int]:
@@ -105,6 +140,28 @@ def make_mesh(spec: str | None = None,
   return jax.make_mesh(tuple(sizes.values()), AXES,
                        axis_types=(jax.sharding.AxisType.Auto,) * len(AXES),
                        devices=devices)
+
+
+def fit_mesh(mesh: Mesh, num: int, batch_size: int | None = None) -> Mesh:
+  """The part of `mesh` that a sweep of `num` models at `batch_size` uses.
+
+  With one process and ``batch`` = 1, the ``sweep`` axis is cut to its first
+  d devices: d <= `num`, so that no device trains a padded copy, and on CPU
+  devices d = 1 when `batch_size` > CPU_SPLIT_BATCH: XLA already spreads such
+  a model's matmuls over the cores, and a second device only competes for
+  them (sweep benchmark on 2 cores: 2 devices trained 16 λ at batch 64 ~1.5×
+  faster than 1, the README's 5-λ batch-1024 arm 1.4× slower, and a 1-λ
+  sweep padded to 2 ran at half speed). Otherwise `mesh` itself.
+  """
+  use = min(mesh.shape[SWEEP], max(num, 1))
+  if (batch_size is not None and batch_size > CPU_SPLIT_BATCH
+      and mesh.devices.flat[0].platform == "cpu"):
+    use = 1
+  if (use == mesh.shape[SWEEP] or mesh.shape[BATCH] != 1
+      or jax.process_count() != 1):
+    return mesh
+  return Mesh(mesh.devices[:use], mesh.axis_names,
+              axis_types=mesh.axis_types)
 
 
 def padded_size(num: int, mesh: Mesh) -> int:
@@ -268,12 +325,15 @@ def resolve_models_at_once(setting: int, batch_size: int,
 
 
 def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike,
-                models_at_once: int = 0) -> Sweep:
+                models_at_once: int = 0, batch_size: int | None = None
+                ) -> Sweep:
   """Lays the grid of `trainer` on `mesh`.
 
   Args:
     trainer: has `init(key)` and `train_chunk(state, *swept)`.
-    mesh: from `make_mesh`.
+    mesh: from `make_mesh`; the sweep uses the part `fit_mesh` gives (fewer
+      devices for a grid smaller than the ``sweep`` axis, one CPU device for
+      a `batch_size` above CPU_SPLIT_BATCH).
     swept: the traced grid values, one [M] float array (λ) or a tuple of them
       (λ, β_MI), passed to `train_chunk` in order.
     seeds: [M] ints; model i starts from
@@ -282,6 +342,7 @@ def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike,
     models_at_once: models each device trains at once (vmapped); its share
       is trained in such groups one after another inside the one compiled
       program. 0: all at once (`resolve_models_at_once` gives the auto value).
+    batch_size: each model's training batch (None: not known, no CPU rule).
   """
   swept = tuple(np.asarray(v, np.float32) for v in
                 (swept if isinstance(swept, tuple) else (swept,)))
@@ -291,6 +352,7 @@ def shard_sweep(trainer, mesh: Mesh, swept, seeds: jax.typing.ArrayLike,
                      f"{seeds.shape} must be 1-D arrays of one length (the "
                      "flattened grid)")
   num = seeds.shape[0]
+  mesh = fit_mesh(mesh, num, batch_size)
   size = padded_size(num, mesh)
   s = NamedSharding(mesh, P(SWEEP))
   g_swept, g_seeds = place(pad((swept, seeds), size), mesh)

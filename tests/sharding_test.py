@@ -24,7 +24,7 @@ from ndc_jax import sharding, train
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# 3 λ × 2 seeds = 6 models on 8 devices: padded to 8, one model per device.
+# 3 λ × 2 seeds = 6 models on 8 devices: 6 of them used, one model each.
 _SWEEP_CHECK = """
 import chex, jax, numpy as np
 from experiments.configs import wyner_ziv
@@ -45,7 +45,8 @@ ref, ref_m = jax.jit(jax.vmap(trainer.train_chunk))(ref, lmbdas)
 
 mesh = sharding.make_mesh("sweep=8")
 sweep = sharding.shard_sweep(trainer, mesh, lmbdas, seeds)
-assert (sweep.num, sweep.padded) == (6, 8), (sweep.num, sweep.padded)
+assert (sweep.num, sweep.padded) == (6, 6), (sweep.num, sweep.padded)
+assert list(sweep.mesh.devices.flat) == jax.devices()[:6], sweep.mesh
 state = sweep.init()
 chex.assert_trees_all_equal(sweep.to_host(state), ref_init)
 state, m = sweep.train_chunk(state, *sweep.swept)
@@ -62,10 +63,10 @@ chex.assert_trees_all_close(got_m, sharding.to_host(ref_m), rtol=1e-5,
 assert np.all(got.step == 5) and np.all(np.isfinite(got_m["loss"]))
 assert got_m["loss"].shape == (6,)
 
-# Each device holds only its share: 1 of 8 models, no copy elsewhere.
+# Each device holds only its share: 1 of 6 models, no copy elsewhere.
 for leaf in jax.tree.leaves(state.params):
   shards = leaf.addressable_shards
-  assert len(shards) == 8 and len({s.device for s in shards}) == 8
+  assert len(shards) == 6 and len({s.device for s in shards}) == 6
   assert all(s.data.shape == (1,) + leaf.shape[1:] for s in shards)
   assert sum(s.data.nbytes for s in shards) == leaf.nbytes
 
@@ -79,6 +80,23 @@ chex.assert_trees_all_close(g_got.params, got.params, rtol=1e-5, atol=1e-5)
 chex.assert_trees_all_close(g_got_m, got_m, rtol=1e-5, atol=1e-6)
 assert all(s.data.shape[0] == 3 for leaf in jax.tree.leaves(g_state.params)
            for s in leaf.addressable_shards)
+
+# 4 devices: padded to 8 (the last grid point twice more), 2 per device.
+mesh_four = sharding.make_mesh("sweep=4", jax.devices()[:4])
+padded = sharding.shard_sweep(trainer, mesh_four, lmbdas, seeds)
+assert (padded.num, padded.padded) == (6, 8), (padded.num, padded.padded)
+p_got = padded.to_host(padded.train_chunk(padded.init(), *padded.swept)[0])
+chex.assert_trees_all_close(p_got.params, got.params, rtol=1e-5, atol=1e-5)
+
+# fit_mesh: no more devices than models; above CPU_SPLIT_BATCH one CPU
+# device; a batch axis keeps the whole mesh.
+def used(mesh, num, batch=None):
+  return sharding.fit_mesh(mesh, num, batch).devices.size
+big = sharding.CPU_SPLIT_BATCH + 1
+assert used(mesh, 6) == 6 and used(mesh, 20) == 8 and used(mesh, 1) == 1
+assert used(mesh, 20, sharding.CPU_SPLIT_BATCH) == 8
+assert used(mesh, 20, big) == 1
+assert used(sharding.make_mesh("sweep=4,batch=2"), 2, big) == 8
 
 # sweep=4,batch=2: 2 models per device, each replicated over the batch axis.
 mesh2 = sharding.make_mesh("sweep=4,batch=2")
@@ -127,6 +145,17 @@ np.testing.assert_allclose(out, want, rtol=1e-6)
 np.testing.assert_array_equal(
     jax.random.key_data(sharding.to_host(gk, 6)), jax.random.key_data(keys))
 print("hosts check ok", pid)
+"""
+
+# split_cpu before any JAX operation: argv[1] devices asked, argv[2] wanted.
+_SPLIT_CHECK = """
+import sys, jax
+from ndc_jax import sharding
+
+set_to = sharding.split_cpu(int(sys.argv[1]))
+assert (set_to, jax.device_count()) == (int(sys.argv[2]), int(sys.argv[3])), (
+    set_to, jax.devices())
+print("split check ok")
 """
 
 
@@ -250,6 +279,26 @@ class FakeDevicesTest(absltest.TestCase):
                            text=True, timeout=300)
     self.assertEqual(run.returncode, 0, run.stderr[-4000:])
     self.assertIn("sweep check ok", run.stdout)
+
+  def test_split_cpu(self):
+    # (XLA_FLAGS count, --cpu_devices) -> (count set, devices seen): -1
+    # leaves XLA_FLAGS's count in force, an explicit count overrides it.
+    env = dict(_env(1), XLA_FLAGS="")
+    for xla, asked, want in ((None, 3, (3, 3)), (4, -1, (0, 4)),
+                             (4, 2, (2, 2)), (None, -1, (os.cpu_count(),) * 2)):
+      with self.subTest(xla=xla, asked=asked), \
+          tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.run(
+            [sys.executable, _script(tmp, _SPLIT_CHECK), str(asked),
+             *map(str, want)], env=env if xla is None else _env(xla),
+            cwd=_ROOT, capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr[-4000:])
+        self.assertIn("split check ok", run.stdout)
+
+  def test_split_cpu_rejects_bad_counts(self):
+    for bad in (0, -2, 1.5):
+      with self.assertRaisesRegex(ValueError, f"cpu_devices={bad}.*allowed"):
+        sharding.split_cpu(bad)
 
   def test_two_hosts(self):
     port = _free_port()

@@ -1,17 +1,20 @@
 """Sweep throughput: M λ values vmapped (on the device mesh) vs one after another.
 
-Three modes train the same models of the default arm of
+Four modes train the same models of the default arm of
 experiments/configs/wyner_ziv.py (gaussian_conditional) for `--steps` steps:
 * per-step: one model after another, one jitted training step per Python
   call (the usual training loop: `jit(train_chunk)` with one step per chunk);
 * scanned: one model after another, `jit(train_chunk)` with all `--steps`
   steps in one `lax.scan` (no Python per step: the stronger baseline);
 * vmapped: `sharding.shard_sweep`'s `jit(vmap(train_chunk))` over all λ at
-  once, `--steps` steps in one `lax.scan`, laid out on `--mesh` (all devices
-  on the sweep axis by default);
+  once, `--steps` steps in one `lax.scan`, laid out on the part of `--mesh`
+  that `sharding.fit_mesh` picks, as the launcher does (on a CPU
+  `--cpu_devices` makes each core a device by default, and batches above
+  sharding.CPU_SPLIT_BATCH keep to one; `--cpu_devices=1`: one device);
 * sweep: what the launcher runs, `shard_sweep` with `--models_at_once`
   (default auto: on CPU groups of max(1, sharding.CPU_ROWS // batch) models
-  vmapped, the groups one after another inside the one compiled program).
+  vmapped, the groups one after another inside the one compiled program);
+  the devices it used in brackets.
 Times are the best of `--repeats` steady-state calls (modes interleaved);
 compile time (lowering + XLA compilation) is measured apart. Memory: XLA's
 compiled memory analysis (arguments + outputs + temporaries) of the vmapped
@@ -32,6 +35,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
+from experiments import device_flags
 from experiments.configs import wyner_ziv
 from ndc_jax import sharding, train
 
@@ -41,8 +45,6 @@ _NUM = flags.DEFINE_list("num_lmbdas", ["1", "4", "16", "64"],
                          "Sweep sizes (number of λ values, one seed each).")
 _STEPS = flags.DEFINE_integer("steps", 20, "Training steps per timed call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls per mode (best).")
-_MESH = flags.DEFINE_string("mesh", "", "Mesh spec, e.g. 'sweep=8' or "
-                            "'sweep=4,batch=2'; '' = every device on sweep.")
 _ARM = flags.DEFINE_string("arm", "gaussian_conditional",
                            "Arm of experiments/configs/wyner_ziv.py.")
 _AT_ONCE = flags.DEFINE_integer(
@@ -118,7 +120,8 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
     group = m if at_once == 0 else min(at_once, m)
     sweeps, compiled, vstates, compile_s = {}, {}, {}, {}
     for name, n in (("vmapped", 0), ("sweep", group)):
-      sweeps[name] = sharding.shard_sweep(trainer, mesh, lmbdas, seeds, n)
+      sweeps[name] = sharding.shard_sweep(trainer, mesh, lmbdas, seeds, n,
+                                            batch)
       vstates[name] = sweeps[name].init()
       t0 = time.perf_counter()
       compiled[name] = sweeps[name].train_chunk.lower(
@@ -141,6 +144,7 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
     per, seq, vm, sw = (min(times[k]) for k in (
         "per-step", "scanned", "vmapped", "sweep"))
     rows.append(dict(batch=batch, models=m, group=group,
+                     devices=sweeps["sweep"].mesh.shape[sharding.SWEEP],
                      step_model_steps_s=m * steps / per,
                      seq_model_steps_s=m * steps / seq,
                      vmap_model_steps_s=m * steps / vm,
@@ -155,7 +159,7 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
 
 
 _HEADER = ("| batch | λ values | per-step | scanned | vmapped (all) "
-           "| sweep (group) | sweep / per-step | sweep / scanned "
+           "| sweep (group, devices) | sweep / per-step | sweep / scanned "
            "| compile s (scanned, vmapped, sweep) | XLA MiB (vmapped) |\n"
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
@@ -163,7 +167,7 @@ _HEADER = ("| batch | λ values | per-step | scanned | vmapped (all) "
 def _format_row(r: dict) -> str:
   return (f"| {r['batch']} | {r['models']} | {r['step_model_steps_s']:.0f} | "
           f"{r['seq_model_steps_s']:.0f} | {r['vmap_model_steps_s']:.0f} | "
-          f"{r['sweep_model_steps_s']:.0f} ({r['group']}) | "
+          f"{r['sweep_model_steps_s']:.0f} ({r['group']}, {r['devices']}) | "
           f"{r['speedup_step']:.2f}× | {r['speedup']:.2f}× | "
           f"{r['seq_compile_s']:.1f}, {r['vmap_compile_s']:.1f}, "
           f"{r['sweep_compile_s']:.1f} | {r['xla_mib']:.1f} |")
@@ -206,7 +210,8 @@ def _targets(rows: list[dict]) -> list[str]:
 
 def main(argv):
   del argv
-  mesh = sharding.make_mesh(_MESH.value)
+  device_flags.split_cpu()
+  mesh = device_flags.mesh()
   print(f"machine: {_machine()}")
   print(f"arm {_ARM.value}, mesh {dict(mesh.shape)}, {_STEPS.value} steps per "
         f"timed call, best of {_REPEATS.value}; python {sys.version.split()[0]}")
