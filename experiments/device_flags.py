@@ -10,10 +10,10 @@ from jax.sharding import Mesh
 from ndc_jax import sharding
 
 CPU_DEVICES = flags.DEFINE_integer(
-    "cpu_devices", -1, "XLA devices the host CPU is split into (used when the "
-    "CPU is the backend), so the sweep's shares train at once: >= 1, or -1 "
-    "for one per core unless XLA_FLAGS sets "
-    "--xla_force_host_platform_device_count.")
+    "cpu_devices", 0, "XLA devices the host CPU is split into, so that a "
+    "small-batch sweep's shares train at once (CPU backend only): 0 leaves "
+    "JAX's setting (one, or XLA_FLAGS' count), >= 1 that many, -1 one per "
+    "core. Splitting can change numbers in the ~5th digit.")
 MESH = flags.DEFINE_string(
     "mesh", "", "Device mesh, e.g. 'sweep=8' or 'sweep=4,batch=2'; '' puts "
     "every device of every host on the sweep axis.")

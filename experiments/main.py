@@ -10,8 +10,9 @@
 
 A config with a `data` section runs the real-data job, one whose arms have
 `kind = "multisource"` the multi-source job, any other the Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
-multi-host job first (only process 0 writes results). On a CPU each core is
-one device by default (`--cpu_devices`), so the sweep's shares run at once.
+multi-host job first (only process 0 writes results). On a CPU
+`--cpu_devices=-1` makes each core a device, so a small-batch sweep's shares
+train at once.
 """
 
 import jax

@@ -125,6 +125,8 @@ def train_grid(name: str, trainer, workdir: str, metrics: list[dict],
                                tuple(swept.values()), seeds,
                                _models_at_once(arm), arm.train.batch_size)
   num_steps, chunk_steps = arm.train.num_steps, arm.train.chunk_steps
+  logging.info("%s: %d models on %d device(s) (sweep axis, padded to %d)",
+               name, sweep.num, sweep.mesh.shape[sharding.SWEEP], sweep.padded)
   state = sweep.init()
   ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
   if os.path.exists(ckpt):  # stored unpadded: any mesh can resume

@@ -20,9 +20,9 @@ the ``sweep`` axis size by repeating its last point (valid λ and seed, so the
 padding trains finite models), and `Sweep.to_host` drops the padding; a grid
 of fewer models than devices uses only as many (`fit_mesh`).
 
-On a CPU, `split_cpu` (the launchers' `--cpu_devices`, one device per core by
-default) makes each core an XLA device, so the shares of a small-batch sweep
-run concurrently; larger batches keep to one device (`fit_mesh`).
+On a CPU, `split_cpu` (the launchers' `--cpu_devices=-1`) makes each core an
+XLA device, so the shares of a small-batch sweep run concurrently; larger
+batches keep to one device (`fit_mesh`).
 
   mesh = make_mesh("sweep=4,batch=2")      # or "" for all devices on sweep
   sweep = shard_sweep(trainer, mesh, lmbdas, seeds)
@@ -66,29 +66,30 @@ def distributed_init(coordinator_address: str | None = None,
   return jax.process_index(), jax.process_count()
 
 
-def split_cpu(count: int = -1) -> int:
+def split_cpu(count: int = 0) -> int:
   """Exposes the host CPU as `count` XLA devices (`jax_num_cpu_devices`).
 
   A sweep laid on the ``sweep`` axis then runs one share per device
   concurrently, each on its own thread (they share the cores' intra-op pool):
-  on the 2-core benchmark machine two devices train a 16-λ sweep at batch 64
-  ~1.5× faster than one (`experiments/benchmarks/sweep_bench.py`). Only the
-  CPU backend is affected; call it before any JAX operation.
+  on the 2-core benchmark machine two devices trained a 16-λ sweep at batch
+  64 ~1.6–2× faster than one (`experiments/benchmarks/sweep_bench.py`). Only
+  the CPU backend is affected; call it before any JAX operation. Float sums
+  may then be ordered differently than on one device (numbers can differ in
+  the ~5th digit), so it is opt-in.
 
   Args:
-    count: >= 1 devices, or -1 for one per core (`os.cpu_count()`) unless
-      XLA_FLAGS already sets --xla_force_host_platform_device_count, which
-      then stays in force.
+    count: 0 leaves JAX's setting (one CPU device, or the count that XLA_FLAGS'
+      --xla_force_host_platform_device_count gives); >= 1 devices; -1 one per
+      core (`os.cpu_count()`).
   Returns:
-    The device count set, or 0 when XLA_FLAGS's count was left in force.
+    The device count set, or 0 when nothing was changed.
   """
-  if not (isinstance(count, int) and (count >= 1 or count == -1)):
-    raise ValueError(f"cpu_devices={count!r} is invalid; allowed: an integer "
-                     ">= 1, or -1 for one device per core")
+  if not (isinstance(count, int) and count >= -1):
+    raise ValueError(f"cpu_devices={count!r} is invalid; allowed: 0 (leave "
+                     "as is), an integer >= 1, or -1 for one device per core")
+  if count == 0:
+    return 0
   if count == -1:
-    if "xla_force_host_platform_device_count" in os.environ.get(
-        "XLA_FLAGS", ""):
-      return 0
     count = os.cpu_count() or 1
   jax.config.update("jax_num_cpu_devices", count)
   return count

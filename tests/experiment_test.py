@@ -35,10 +35,13 @@ class ExperimentTest(absltest.TestCase):
     out = subprocess.run(
         [sys.executable, "-m", "experiments.main",
          "--config=experiments/configs/wyner_ziv.py:quick",
-         f"--workdir={workdir}"], cwd=ROOT, capture_output=True, text=True,
-        check=True)
+         f"--workdir={workdir}", "--cpu_devices=2"], cwd=ROOT,
+        capture_output=True, text=True, check=True)
     self.assertIn("gap_bits", out.stdout)  # the printed R-D table
     self.assertIn("step 60/60", out.stderr)  # progress
+    # Batch 64 <= CPU_SPLIT_BATCH: each arm's 3 models split over 2 devices.
+    self.assertIn("gaussian_conditional: 3 models on 2 device(s) (sweep "
+                  "axis, padded to 4)", out.stderr)
     for name in ("config.json", "metrics.jsonl", "rd.csv", "rd.png",
                  "binning.png", "params/gaussian_conditional.npz",
                  "params/laplace_marginal.npz"):

@@ -281,11 +281,13 @@ class FakeDevicesTest(absltest.TestCase):
     self.assertIn("sweep check ok", run.stdout)
 
   def test_split_cpu(self):
-    # (XLA_FLAGS count, --cpu_devices) -> (count set, devices seen): -1
-    # leaves XLA_FLAGS's count in force, an explicit count overrides it.
+    # (XLA_FLAGS count, --cpu_devices) -> (count set, devices seen): 0
+    # leaves JAX's setting (XLA_FLAGS's count or one device), a count or -1
+    # (one per core) overrides it.
     env = dict(_env(1), XLA_FLAGS="")
-    for xla, asked, want in ((None, 3, (3, 3)), (4, -1, (0, 4)),
-                             (4, 2, (2, 2)), (None, -1, (os.cpu_count(),) * 2)):
+    for xla, asked, want in ((None, 0, (0, 1)), (4, 0, (0, 4)),
+                             (None, 3, (3, 3)), (4, 2, (2, 2)),
+                             (4, -1, (os.cpu_count(),) * 2)):
       with self.subTest(xla=xla, asked=asked), \
           tempfile.TemporaryDirectory() as tmp:
         run = subprocess.run(
@@ -296,8 +298,9 @@ class FakeDevicesTest(absltest.TestCase):
         self.assertIn("split check ok", run.stdout)
 
   def test_split_cpu_rejects_bad_counts(self):
-    for bad in (0, -2, 1.5):
-      with self.assertRaisesRegex(ValueError, f"cpu_devices={bad}.*allowed"):
+    for bad in (-2, 1.5, "2"):
+      with self.assertRaisesRegex(ValueError,
+                                  f"cpu_devices={bad!r} is invalid.*allowed"):
         sharding.split_cpu(bad)
 
   def test_two_hosts(self):

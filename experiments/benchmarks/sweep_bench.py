@@ -9,8 +9,8 @@ experiments/configs/wyner_ziv.py (gaussian_conditional) for `--steps` steps:
 * vmapped: `sharding.shard_sweep`'s `jit(vmap(train_chunk))` over all λ at
   once, `--steps` steps in one `lax.scan`, laid out on the part of `--mesh`
   that `sharding.fit_mesh` picks, as the launcher does (on a CPU
-  `--cpu_devices` makes each core a device by default, and batches above
-  sharding.CPU_SPLIT_BATCH keep to one; `--cpu_devices=1`: one device);
+  `--cpu_devices=-1` makes each core a device, as in the launcher, and
+  batches above sharding.CPU_SPLIT_BATCH keep to one);
 * sweep: what the launcher runs, `shard_sweep` with `--models_at_once`
   (default auto: on CPU groups of max(1, sharding.CPU_ROWS // batch) models
   vmapped, the groups one after another inside the one compiled program);
@@ -20,7 +20,7 @@ compile time (lowering + XLA compilation) is measured apart. Memory: XLA's
 compiled memory analysis (arguments + outputs + temporaries) of the vmapped
 program, and the process's peak resident set size at the end.
 
-  python -m experiments.benchmarks.sweep_bench
+  python -m experiments.benchmarks.sweep_bench --cpu_devices=-1
   python -m experiments.benchmarks.sweep_bench --batch_sizes=64 \
       --num_lmbdas=1,4,16 --steps=10 --repeats=2      # a quick look
 """
