@@ -72,7 +72,7 @@ def split_cpu(count: int = 0) -> int:
   A sweep laid on the ``sweep`` axis then runs one share per device
   concurrently, each on its own thread (they share the cores' intra-op pool):
   on the 2-core benchmark machine two devices trained a 16-λ sweep at batch
-  64 ~1.6–2× faster than one (`experiments/benchmarks/sweep_bench.py`). Only
+  64 1.2–1.35× faster than one in alternating runs (sweep_bench). Only
   the CPU backend is affected; call it before any JAX operation. Float sums
   may then be ordered differently than on one device (numbers can differ in
   the ~5th digit), so it is opt-in.
@@ -150,9 +150,9 @@ def fit_mesh(mesh: Mesh, num: int, batch_size: int | None = None) -> Mesh:
   d devices: d <= `num`, so that no device trains a padded copy, and on CPU
   devices d = 1 when `batch_size` > CPU_SPLIT_BATCH: XLA already spreads such
   a model's matmuls over the cores, and a second device only competes for
-  them (sweep benchmark on 2 cores: 2 devices trained 16 λ at batch 64 ~1.5×
-  faster than 1, the README's 5-λ batch-1024 arm 1.4× slower, and a 1-λ
-  sweep padded to 2 ran at half speed). Otherwise `mesh` itself.
+  them (sweep benchmark on 2 cores: 2 devices trained 16 λ at batch 64
+  1.2–1.35× faster than 1, the README's 5-λ batch-1024 arm 1.4× slower, and
+  a 1-λ sweep padded to 2 ran at half speed). Otherwise `mesh` itself.
   """
   use = min(mesh.shape[SWEEP], max(num, 1))
   if (batch_size is not None and batch_size > CPU_SPLIT_BATCH
