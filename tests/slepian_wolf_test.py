@@ -44,9 +44,12 @@ class SlepianWolfTest(parameterized.TestCase):
     h = sw.parity_check_matrix(n, m, 0)
     col_deg = np.asarray(h.sum(axis=0)).ravel()
     row_deg = np.asarray(h.sum(axis=1)).ravel()
-    # m − 1 staircase columns of degree 2, the others of the DEGREES
+    # m − 1 staircase columns of degree 2, the others of the rate's degrees
+    degrees = sw.column_degrees(n, m)
+    self.assertIs(degrees,
+                  sw.LOW_RATE_DEGREES if m < n / 3 else sw.DEGREES)
     self.assertEqual((col_deg == 2).sum(), m - 1)
-    self.assertTrue(set(col_deg[col_deg != 2]) <= {d for d, _ in sw.DEGREES})
+    self.assertEqual(set(col_deg[col_deg != 2]), {d for d, _ in degrees})
     self.assertLessEqual(row_deg.max() - row_deg.min(), 2)  # check-concentrated
     # the degree-2 columns form a path: no cycle, so no codeword among them
     two = h[:, col_deg == 2].tocsc()
