@@ -26,9 +26,9 @@ from the source model p(y|x) (never the decoder's y) and estimates the
 plane's rate given y, e = −Σ log2 P(b_k) (bits), by its mean over the draws,
 and the rate's standard deviation σ from the indices' variances across the
 draws (the y_i are independent given x). It sends
-m = (1 + GAP)·e + SPREAD·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
-finite-length gap of these codes, fitted to their measured decoding
-thresholds, and a margin for the rate's spread), and checks by decoding with
+m = (1 + gap)·e + spread·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
+finite-length gap of the code family used at that m, fitted to its
+measured decoding thresholds, and a margin for the rate's spread), and checks by decoding with
 every y'; on a simulated failure it sends more (×RETRY_STEP). A plane whose
 hard decisions are right for every y' and expected to be wrong less than
 ZERO_FLIPS times gets 0 syndrome bits; one that would need ≥ RAW_FRACTION·N
@@ -37,15 +37,18 @@ is sent raw.
 Codes: the m − 1 first columns (of a random column order) have degree 2 in a
 staircase (column j on checks j and j + 1 of a random check order, an
 accumulator as in IRA codes: no cycles, hence no low-weight codewords, among
-degree-2 columns); the others have degrees `column_degrees(n, m)`, spread
-evenly over the checks without repeated edges. Planes with few syndrome bits
-(m < LOW_RATE·n: most bits nearly certain given y, the uncertain ones
-scattered) decode with fewer checks when a share of the columns has a high
-degree: BP thresholds (`experiments/benchmarks/sw_threshold.py`, the default
-run's conditional models) of 1.10–1.12 × e at m ≈ 0.1–0.2·n with
-LOW_RATE_DEGREES against 1.12–1.20 × e with DEGREES, at 10^4 and 10^5 indices
-alike; at m ≈ 0.65·n DEGREES did better (1.07 against 1.09–1.12). Built from a seed derived from (N, m, plane)
-with numpy's frozen legacy `RandomState`, so both ends build the same matrix.
+degree-2 columns); the others have the degrees of `code_family(n, m)`,
+spread evenly over the checks without repeated edges. Planes with few
+syndrome bits (m < LOW_RATE·n: most bits nearly certain given y, the
+uncertain ones scattered) decode with fewer checks when a share of the
+columns has a high degree: BP thresholds (`experiments/benchmarks/
+sw_threshold.py`, the default run's conditional models) of 1.08–1.16 × e at
+m ≈ 0.05–0.2·n with LOW_RATE_CODES against 1.10–1.23 × e with CODES'
+degrees, and at λ = 30 1.07–1.09 × against 1.18 × at 10^5 indices too; at
+m ≈ 0.65·n CODES did better (1.07 against 1.09–1.12). Each family's gap and
+spread are fitted to its own thresholds. Built from a seed derived from
+(N, m, plane) with numpy's frozen legacy `RandomState`, so both ends build
+the same matrix.
 """
 
 import struct
@@ -56,11 +59,17 @@ import ldpc
 import numpy as np
 import scipy.sparse as sp
 
-DEGREES = ((3, 0.7), (10, 0.3))  # column degree: share (non-staircase columns)
-LOW_RATE_DEGREES = ((3, 0.82), (18, 0.18))  # ... when m < LOW_RATE·n
-LOW_RATE = 1 / 3
-GAP = 0.03               # m = (1 + GAP)·e + SPREAD·√e + DEVIATIONS·σ
-SPREAD = 3.0             #     + MIN_CHECKS syndrome bits, e and σ in bits
+
+class CodeFamily(NamedTuple):
+  """LDPC codes of one column-degree mixture and their fitted gap."""
+  degrees: tuple[tuple[int, float], ...]  # (column degree, share) of the
+  gap: float                              #   non-staircase columns; first
+  spread: float                           #   rate (1 + gap)·e + spread·√e
+
+
+CODES = CodeFamily(((3, 0.7), (10, 0.3)), 0.01, 5.0)
+LOW_RATE_CODES = CodeFamily(((3, 0.82), (18, 0.18)), 0.03, 3.0)
+LOW_RATE = 1 / 3         # m < LOW_RATE·n: LOW_RATE_CODES
 DEVIATIONS = 3.0
 MIN_CHECKS = 8
 RETRY_STEP = 1.03        # more syndrome bits after a simulated failure
@@ -85,16 +94,16 @@ def num_planes(num_indices: int) -> int:
   return max(1, int(num_indices - 1).bit_length())
 
 
-def column_degrees(n: int, m: int) -> tuple[tuple[int, float], ...]:
-  """(degree, share) of the non-staircase columns of an m × n code."""
-  return LOW_RATE_DEGREES if m < LOW_RATE * n else DEGREES
+def code_family(n: int, m: int) -> CodeFamily:
+  """The family of an m × n code."""
+  return LOW_RATE_CODES if m < LOW_RATE * n else CODES
 
 
 def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   """An m × n LDPC matrix (1 <= m), the same for the same (n, m, plane).
 
   min(n, m − 1) columns form a degree-2 staircase; the rest have
-  `column_degrees(n, m)` (capped at m), their edges dealt to the checks least
+  `code_family(n, m).degrees` (capped at m), their edges dealt to the checks least
   loaded first so the check degrees differ by at most about 2.
   """
   rs = np.random.RandomState((n * 1_000_003 + m * 7919 + plane) % 2**32)
@@ -102,7 +111,7 @@ def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   n2 = min(n, m - 1)
   stair = col_order[:n2]
   rest = col_order[n2:]
-  degrees, shares = zip(*column_degrees(n, m))
+  degrees, shares = zip(*code_family(n, m).degrees)
   dv = np.minimum(rs.choice(degrees, size=rest.size, p=shares), m)
   load = np.bincount(row_order[:n2], minlength=m) + np.bincount(
       row_order[1:n2 + 1], minlength=m)
@@ -223,13 +232,18 @@ def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
   return guess ^ err
 
 
-def num_checks(est_bits: float, std_bits: float = 0.0) -> int:
-  """Syndrome bits sent first for a plane whose rate (given the decoder's y)
-  has mean est_bits and standard deviation std_bits: the code's gap
-  GAP·e + SPREAD·√e above the rate, DEVIATIONS standard deviations of the
-  rate, and MIN_CHECKS."""
-  return int(np.ceil((1 + GAP) * est_bits + SPREAD * np.sqrt(est_bits)
-                     + DEVIATIONS * std_bits + MIN_CHECKS))
+def num_checks(n: int, est_bits: float, std_bits: float = 0.0) -> int:
+  """Syndrome bits sent first for a plane of n bits whose rate (given the
+  decoder's y) has mean est_bits and standard deviation std_bits: the code
+  family's gap·e + spread·√e above the rate, DEVIATIONS standard deviations
+  of the rate, and MIN_CHECKS; LOW_RATE_CODES' fit if it gives m below
+  LOW_RATE·n, else CODES'."""
+  def first(family):
+    return int(np.ceil((1 + family.gap) * est_bits
+                       + family.spread * np.sqrt(est_bits)
+                       + DEVIATIONS * std_bits + MIN_CHECKS))
+  m = first(LOW_RATE_CODES)
+  return m if code_family(n, m) is LOW_RATE_CODES else first(CODES)
 
 
 def plane_costs(bits: np.ndarray, p_one: np.ndarray) -> np.ndarray:
@@ -245,7 +259,7 @@ def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
   by bisection to within max(1, tol·e) checks (e: `plane_costs` summed); 0 if
   the hard decisions are already right, N if BP needs the plane raw.
 
-  What GAP and SPREAD model: the code's finite-length gap is m/e − 1. Each m
+  What the families' gap and spread model: the code's finite-length gap is m/e − 1. Each m
   has its own random matrix, so success is not strictly monotone in m; the
   bisection keeps a failing m below and a decoding m above.
   """
@@ -290,7 +304,7 @@ def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
     if flips < ZERO_FLIPS and all(_hard_right(bits, p) for p in p_ones):
       out.append(Plane(0, np.zeros(0, np.uint8)))
     else:
-      m = num_checks(est, std)
+      m = num_checks(n, est, std)
       while m < RAW_FRACTION * n:
         h = parity_check_matrix(n, m, k)
         syndrome = syndrome_of(h, bits)

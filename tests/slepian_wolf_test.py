@@ -45,9 +45,9 @@ class SlepianWolfTest(parameterized.TestCase):
     col_deg = np.asarray(h.sum(axis=0)).ravel()
     row_deg = np.asarray(h.sum(axis=1)).ravel()
     # m − 1 staircase columns of degree 2, the others of the rate's degrees
-    degrees = sw.column_degrees(n, m)
-    self.assertIs(degrees,
-                  sw.LOW_RATE_DEGREES if m < n / 3 else sw.DEGREES)
+    family = sw.code_family(n, m)
+    self.assertIs(family, sw.LOW_RATE_CODES if m < n / 3 else sw.CODES)
+    degrees = family.degrees
     self.assertEqual((col_deg == 2).sum(), m - 1)
     self.assertEqual(set(col_deg[col_deg != 2]), {d for d, _ in degrees})
     self.assertLessEqual(row_deg.max() - row_deg.min(), 2)  # check-concentrated
@@ -104,8 +104,8 @@ class SlepianWolfTest(parameterized.TestCase):
     np.testing.assert_array_equal(sw._bp_decode(h, sw.syndrome_of(h, bits), p),
                                   bits)
     # no code recovers the plane from much less than its information; the
-    # encoder's first rate (GAP, SPREAD) models this code's gap
-    self.assertBetween(thr, 0.95 * e, 1.1 * sw.num_checks(e))
+    # encoder's first rate (the family's gap, spread) models this code's gap
+    self.assertBetween(thr, 0.95 * e, 1.1 * sw.num_checks(u.size, e))
     certain = (p > 0.5).astype(np.uint8)
     self.assertEqual(sw.decoding_threshold(certain, p, 1), 0)
 

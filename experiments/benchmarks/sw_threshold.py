@@ -7,10 +7,11 @@ has to decode, prints
   thr_checks  the fewest syndrome bits with which BP recovers the plane
               (`slepian_wolf.decoding_threshold`, bisection to 0.5% of e);
   thr_ratio   thr_checks / e: the code's gap at this block length;
-  first       `slepian_wolf.num_checks(e)`: the encoder's first rate for a
-              known e (σ = 0), i.e. the GAP and SPREAD model of the gap.
+  first       `slepian_wolf.num_checks(N, e)`: the encoder's first rate for
+              a known e (σ = 0), i.e. the code family's model of the gap.
 A plane with more information than indices decodes only raw (thr_checks = N).
-GAP and SPREAD model these measurements.
+The code families' gap and spread (`slepian_wolf.CodeFamily`) model these
+measurements.
 
   python -m experiments.codec_main thresholds --workdir=runs/wyner_ziv \
       --arm=gaussian_conditional --sw_samples=30000 --sw_block=10000
@@ -43,7 +44,7 @@ def plane_thresholds(model: codec.Model, x: np.ndarray, y: np.ndarray
     e = float(slepian_wolf.plane_costs(bits, p_one).sum())
     rows.append({"lmbda": model.lmbda, "plane": k, "info_bits": e,
                  "thr_checks": thr, "thr_ratio": thr / e,
-                 "first": slepian_wolf.num_checks(e)})
+                 "first": slepian_wolf.num_checks(bits.size, e)})
   return rows
 
 
