@@ -28,8 +28,9 @@ and the rate's standard deviation σ from the indices' variances across the
 draws (the y_i are independent given x). It sends
 m = (1 + gap)·e + spread·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
 finite-length gap of the code family used at that m, fitted to its
-measured decoding thresholds, and a margin for the rate's spread), and checks by decoding with
-every y'; on a simulated failure it sends more (×RETRY_STEP). A plane whose
+measured decoding thresholds, and a margin for the rate's spread), and
+checks by decoding with every y'; on a simulated failure it sends more
+(×RETRY_STEP). A plane whose
 hard decisions are right for every y' and expected to be wrong less than
 ZERO_FLIPS times gets 0 syndrome bits; one that would need ≥ RAW_FRACTION·N
 is sent raw.
@@ -44,7 +45,8 @@ uncertain ones scattered) decode with fewer checks when a share of the
 columns has a high degree: BP thresholds (`experiments/benchmarks/
 sw_threshold.py`, the default run's conditional models) of 1.08–1.16 × e at
 m ≈ 0.05–0.2·n with LOW_RATE_CODES against 1.10–1.23 × e with CODES'
-degrees, and at λ = 30 1.07–1.09 × against 1.18 × at 10^5 indices too; at
+degrees (at λ = 30 with 10^5 indices, a mixture with 15% degree-20 columns
+needed 1.07–1.09 × e against 1.18 ×: the block length was not the gap); at
 m ≈ 0.65·n CODES did better (1.07 against 1.09–1.12). Each family's gap and
 spread are fitted to its own thresholds. Built from a seed derived from
 (N, m, plane) with numpy's frozen legacy `RandomState`, so both ends build
