@@ -30,10 +30,9 @@ m = (1 + gap)·e + spread·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
 finite-length gap of the code family used at that m, fitted to its
 measured decoding thresholds, and a margin for the rate's spread), and
 checks by decoding with every y'; on a simulated failure it sends more
-(×RETRY_STEP). A plane whose
-hard decisions are right for every y' and expected to be wrong less than
-ZERO_FLIPS times gets 0 syndrome bits; one that would need ≥ RAW_FRACTION·N
-is sent raw.
+(×RETRY_STEP). A plane whose hard decisions are right for every y' and
+expected to be wrong less than ZERO_FLIPS times gets 0 syndrome bits; one
+that would need ≥ RAW_FRACTION·N is sent raw.
 
 Codes: the m − 1 first columns (of a random column order) have degree 2 in a
 staircase (column j on checks j and j + 1 of a random check order, an
@@ -105,8 +104,8 @@ def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   """An m × n LDPC matrix (1 <= m), the same for the same (n, m, plane).
 
   min(n, m − 1) columns form a degree-2 staircase; the rest have
-  `code_family(n, m).degrees` (capped at m), their edges dealt to the checks least
-  loaded first so the check degrees differ by at most about 2.
+  `code_family(n, m).degrees` (capped at m), their edges dealt to the checks
+  least loaded first so the check degrees differ by at most about 2.
   """
   rs = np.random.RandomState((n * 1_000_003 + m * 7919 + plane) % 2**32)
   col_order, row_order = rs.permutation(n), rs.permutation(m)
@@ -261,9 +260,10 @@ def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
   by bisection to within max(1, tol·e) checks (e: `plane_costs` summed); 0 if
   the hard decisions are already right, N if BP needs the plane raw.
 
-  What the families' gap and spread model: the code's finite-length gap is m/e − 1. Each m
-  has its own random matrix, so success is not strictly monotone in m; the
-  bisection keeps a failing m below and a decoding m above.
+  What the code families' gap and spread model: the code's finite-length
+  gap is m/e − 1. Each m has its own random matrix, so success is not
+  strictly monotone in m; the bisection keeps a failing m below and a
+  decoding m above.
   """
   n = bits.size
   if _hard_right(bits, p_one):
