@@ -103,8 +103,9 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
         "decoder": models.Decoder(n, k, cfg.decoder_hidden, rngs=r_dec),
     }
 
-  graphdefs = {name: nnx.split(m)[0]
-               for name, m in build(jax.random.key(0)).items()}
+  # The modules' structure, traced abstractly (nothing is computed).
+  graphdefs = {name: nnx.split(m)[0] for name, m in
+               nnx.eval_shape(lambda: build(jax.random.key(0))).items()}
 
   def init(key):
     return {name: nnx.split(m)[1] for name, m in build(key).items()}

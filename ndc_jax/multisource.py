@@ -160,7 +160,8 @@ def make_train(config: ml_collections.ConfigDict,
                for (left, _), k in zip(terms, keys[num + 1:])]
     return encs, dec, critics
 
-  encs, dec, critics = build(jax.random.key(0))
+  # The modules' structure, traced abstractly (nothing is computed).
+  encs, dec, critics = nnx.eval_shape(lambda: build(jax.random.key(0)))
   g_enc = [nnx.split(e)[0] for e in encs]
   g_dec = nnx.split(dec)[0]
   g_crit = [nnx.split(c)[0] for c in critics]
