@@ -24,9 +24,10 @@ import decimal
 
 import numpy as np
 
+from ndc_jax.models import LEAKY_SLOPE
+
 FRAC_BITS = 16          # fixed-point fraction bits of activations and weights
 PRECISION = 24          # pmf rows sum to 2^PRECISION
-LEAKY_SLOPE = 0.01      # jax.nn.leaky_relu's default negative slope
 _EXACT = 2.0 ** 52      # bound on |partial sums| (float64 integers are exact)
 _MIN_ACTIVATION = 2.0 ** (FRAC_BITS + 8)  # activations up to 256 must fit
 _LO_BITS = 8            # softmax table resolution: 2^-8 nats

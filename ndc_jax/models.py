@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+LEAKY_SLOPE = 0.01  # negative slope of every hidden layer's leaky ReLU
+
 
 class MLP(nnx.Module):
   """Dense layers with a leaky-ReLU between them; last layer scaled by
@@ -30,7 +32,7 @@ class MLP(nnx.Module):
   def after_first(self, h: jax.Array) -> jax.Array:
     """The rest of the network from the first layer's output h."""
     for layer in self.layers[1:]:
-      h = layer(jax.nn.leaky_relu(h))
+      h = layer(jax.nn.leaky_relu(h, LEAKY_SLOPE))
     return h
 
 

@@ -124,6 +124,18 @@ class RoundTripTest(parameterized.TestCase):
   def test_vector_encoders_have_no_table(self):
     self.assertIsNone(_model("marginal", dim=2).encoder_table)
     self.assertIsNone(_model("conditional", dim=2).prior_table)
+    self.assertIsNone(_model("conditional", dim=2).decoder_table)
+
+  def test_decoder_table_agrees_with_the_network(self):
+    model = _model("marginal")
+    x, y = _data(model, 5000)
+    y = y.copy()
+    y[:3, 0] = [-50.0, 50.0, model.decoder_table.hi]  # ±50: the network
+    u = codec.encode_indices(model, x)
+    x_hat = codec.reconstruct(model, u, y)
+    net = model.fns["decode"](model.params, u.astype(np.int32), y)
+    np.testing.assert_array_equal(x_hat[:2], net[:2])
+    np.testing.assert_allclose(x_hat, net, rtol=1e-5, atol=1e-5)
 
   def test_prior_table_codes_with_the_nearest_grid_points_pmf(self):
     model = _model("conditional")
