@@ -11,7 +11,7 @@ set drawn from the arm's source and reports, in bits per scalar sample:
   bound_bits R_WZ(D) (or the arm's bound) and the gaps of both rates to it;
   Msym/s     indices per second: entropy coding with its model evaluation
              (code / decode), and end to end with the encoder and decoder
-             networks (enc_e2e / dec_e2e);
+             (enc_e2e / dec_e2e; scalar models: their tables, see codec);
   fails      Slepian-Wolf blocks whose decoding failed (always detected) and
              blocks decoded to wrong indices without an error (must be 0);
   retries    simulated failures that made the SW encoder add syndrome bits.
