@@ -61,6 +61,25 @@ class DecoderTableTest(parameterized.TestCase):
         table.slopes[p + 1][inside] * t_in + table.intercepts[p + 1][inside],
         _float64_decoder(kernels, biases, skip, u[inside], t_in), atol=1e-9)
 
+  @parameterized.parameters(1, 7, 64)
+  def test_right_piece_at_breakpoints_and_cell_edges(self, cells):
+    _, kernels, biases, skip = _decoder((16, 16), seed=3)
+    table = decoder_table.build(kernels, biases, skip, -3.0, 3.0, cells)
+    last = np.isinf(table.ends)
+    u = np.concatenate([[0], np.cumsum(last)[:-1]])[~last]
+    edges = -3.0 + np.arange(cells + 1) * (6.0 / cells)
+    at = np.concatenate([table.ends[~last], np.tile(edges, K)])
+    u = np.concatenate([u, np.repeat(np.arange(K), cells + 1)])
+    # Each point and its float64 neighbours, as float64 samples (evaluate
+    # takes float32 too; float64 probes every side of a breakpoint).
+    y = np.clip(np.concatenate([np.nextafter(at, -np.inf), at,
+                                np.nextafter(at, np.inf)]), -3.0, 3.0)
+    u = np.tile(u, 3)
+    np.testing.assert_allclose(
+        decoder_table.evaluate(table, u, y),
+        _float64_decoder(kernels, biases, skip, u, y).astype(np.float32),
+        rtol=1e-6, atol=1e-6)
+
   def test_outside_the_range_is_nan(self):
     _, kernels, biases, skip = _decoder((16,))
     table = decoder_table.build(kernels, biases, skip, -1.0, 2.0)
