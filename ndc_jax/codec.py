@@ -199,7 +199,13 @@ def reconstruct(model: Model, u: np.ndarray, y) -> np.ndarray:
   the network only where y lies outside the table's range.
   """
   y = _samples("y", y, model.dim)
-  u = np.asarray(u, np.int32)
+  u = np.asarray(u)
+  if (u.shape != y.shape[:1] or not np.issubdtype(u.dtype, np.integer)
+      or u.min() < 0 or u.max() >= model.num_indices):
+    raise ValueError(f"indices u (shape {u.shape}, dtype {u.dtype}) must be "
+                     f"integers in [0, {model.num_indices}), one per row of y "
+                     f"[{y.shape[0]}]")
+  u = u.astype(np.int32)
   if model.decoder_table is None:
     return model.fns["decode"](model.params, u, y)
   x_hat = decoder_table.evaluate(model.decoder_table, u, y[:, 0])[:, None]

@@ -244,6 +244,13 @@ class BadInputTest(parameterized.TestCase):
       codec.compress(self.model, bad, "slepian_wolf")
     self._raises(ValueError, "non-finite", y=bad)
 
+  def test_reconstruct_rejects_bad_indices(self):
+    model = _model("marginal")
+    _, y = _data(model, 4)
+    for bad in ([0, 1, 2, 16], [-1, 0, 0, 0], [0, 1, 2], [0.0, 1.0, 2.0, 3.0]):
+      with self.assertRaisesRegex(ValueError, r"integers in \[0, 16\)"):
+        codec.reconstruct(model, np.asarray(bad), y)
+
   def test_empty_input_and_bad_modes(self):
     with self.assertRaisesRegex(ValueError, "empty"):
       codec.compress(self.model, np.zeros((0, 1)), "slepian_wolf")
