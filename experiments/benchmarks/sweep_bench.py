@@ -15,7 +15,8 @@ experiments/configs/wyner_ziv.py (gaussian_conditional) for `--steps` steps:
   (default auto: on CPU groups of max(1, sharding.CPU_ROWS // batch) models
   vmapped, the groups one after another inside the one compiled program);
   the devices it used in brackets.
-Times are the best of `--repeats` steady-state calls (modes interleaved);
+Times are the best of at least `--repeats` steady-state calls per mode (modes
+interleaved), more where a mode's calls add up to less than `--min_seconds`;
 compile time (lowering + XLA compilation) is measured apart. Memory: XLA's
 compiled memory analysis (arguments + outputs + temporaries) of the vmapped
 program, and the process's peak resident set size at the end.
@@ -45,6 +46,9 @@ _NUM = flags.DEFINE_list("num_lmbdas", ["1", "4", "16", "64"],
                          "Sweep sizes (number of λ values, one seed each).")
 _STEPS = flags.DEFINE_integer("steps", 20, "Training steps per timed call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls per mode (best).")
+_MIN_SECONDS = flags.DEFINE_float(
+    "min_seconds", 1.0, "More timed calls per mode (interleaved) until each "
+    "mode's add up to this: short calls on a noisy machine need many.")
 _ARM = flags.DEFINE_string("arm", "gaussian_conditional",
                            "Arm of experiments/configs/wyner_ziv.py.")
 _AT_ONCE = flags.DEFINE_integer(
@@ -91,8 +95,11 @@ def _trainer(batch: int, chunk_steps: int):
 
 
 def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
-                mesh, at_once_setting: int = -1) -> list[dict]:
-  """Rows of one batch size: per sweep size, the four modes' times."""
+                mesh, at_once_setting: int = -1,
+                min_seconds: float = 0.0) -> list[dict]:
+  """Rows of one batch size: per sweep size, the four modes' best times over
+  at least `repeats` interleaved rounds, and over as many more as it takes
+  for each mode's timed calls to add up to `min_seconds`."""
   trainer = _trainer(batch, steps)
   init1 = jax.jit(trainer.init)
   state1 = init1(jax.random.key(0))
@@ -130,17 +137,24 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
     # Warm-up (first calls allocate), then interleaved timed calls.
     jax.block_until_ready([single(s, l) for s, l in zip(states, lmbdas)])
     jax.block_until_ready(per_step(states, lmbdas))
-    times = {"per-step": [], "scanned": [], "vmapped": [], "sweep": []}
-    for rep in range(repeats + 1):  # the first round warms up
-      dt = {"per-step": _timed(lambda: per_step(states, lmbdas))[0],
-            "scanned": _timed(lambda: [single(s, l) for s, l in
-                                       zip(states, lmbdas)])[0]}
-      for name, fn in compiled.items():
-        dt[name], (vstates[name], _) = _timed(
-            lambda: fn(vstates[name], *sweeps[name].swept))
-      for name, t in dt.items():
-        if rep:
+    def swept(name):
+      vstates[name], _ = compiled[name](vstates[name], *sweeps[name].swept)
+      return vstates[name]
+    modes = {"per-step": lambda: per_step(states, lmbdas),
+             "scanned": lambda: [single(s, l) for s, l in zip(states, lmbdas)],
+             "vmapped": lambda: swept("vmapped"),
+             "sweep": lambda: swept("sweep")}
+    times = {name: [] for name in modes}
+    rep = 0
+    while rep <= repeats or min(sum(t) for t in times.values()) < min_seconds:
+      # The order flips every round: the mode timed later ran a few %
+      # slower (one model's sweep against its scanned loop, the same
+      # program, at batch 1024: 0.94× timed second, 1.02× timed first).
+      for name in list(modes)[::1 if rep % 2 else -1]:
+        t = _timed(modes[name])[0]
+        if rep:  # the first round warms up
           times[name].append(t)
+      rep += 1
     per, seq, vm, sw = (min(times[k]) for k in (
         "per-step", "scanned", "vmapped", "sweep"))
     rows.append(dict(batch=batch, models=m, group=group,
@@ -214,12 +228,14 @@ def main(argv):
   mesh = device_flags.mesh()
   print(f"machine: {_machine()}")
   print(f"arm {_ARM.value}, mesh {dict(mesh.shape)}, {_STEPS.value} steps per "
-        f"timed call, best of {_REPEATS.value}; python {sys.version.split()[0]}")
+        f"timed call, best of >= {_REPEATS.value} calls per mode and >= "
+        f"{_MIN_SECONDS.value:g} s of them; python {sys.version.split()[0]}")
   print(_HEADER, flush=True)
   rows = []
   for batch in map(int, _BATCH.value):
     rows += bench_batch(batch, list(map(int, _NUM.value)), _STEPS.value,
-                        _REPEATS.value, mesh, _AT_ONCE.value)
+                        _REPEATS.value, mesh, _AT_ONCE.value,
+                        _MIN_SECONDS.value)
   if _MATMUL.value:
     for batch in map(int, _BATCH.value):
       rates = matmul_rates(_MATMUL.value, batch)
