@@ -12,12 +12,15 @@ sign of β_MI (which sign lowers the sum rate at equal distortion).
 
   python -m experiments.benchmarks.multisource_gap \
       --workdir=runs/multisource_gaussian
+
+`--cpu_devices` and `--mesh` lay the training out as for experiments/main.py.
 """
 
 import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import device_flags
 from ndc_jax import multisource_experiment
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -37,8 +40,9 @@ def _line(r, label):
 
 def main(argv):
   del argv
-  rows = multisource_experiment.train_and_evaluate(_CONFIG.value,
-                                                   _WORKDIR.value)
+  device_flags.split_cpu()
+  rows = multisource_experiment.train_and_evaluate(
+      _CONFIG.value, _WORKDIR.value, mesh=device_flags.mesh())
   print("bits per sample pair; D = MSE per source (operational decoder)")
   for lmbda in sorted({r["lmbda"] for r in rows}):
     sub = [r for r in rows if r["lmbda"] == lmbda]
