@@ -79,7 +79,7 @@ def _cell(table_range: tuple[float, float, int], y: np.ndarray
   exactly.
   """
   lo, scale, cells = table_range
-  return np.clip(((y - lo) * scale).astype(np.int64), 0, cells - 1)
+  return np.clip((y - lo) * scale, 0, cells - 1).astype(np.int64)
 
 
 def build(kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray],
