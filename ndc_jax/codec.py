@@ -89,6 +89,13 @@ def _chunked(fn):
   return call
 
 
+def _mlp_layers(net: dict) -> tuple[list, list]:
+  """(kernels, biases) of a `models.MLP`'s pure dict, first layer first."""
+  layers = net["layers"]
+  return ([layers[i]["kernel"] for i in sorted(layers)],
+          [layers[i]["bias"] for i in sorted(layers)])
+
+
 def make_model(trainer, params, lmbda: float) -> Model:
   """A codec Model from a Trainer and one grid point's parameters."""
   comp = trainer.compressor
@@ -100,11 +107,8 @@ def make_model(trainer, params, lmbda: float) -> Model:
     logits = comp.prior_logits(params, jnp.zeros((1, comp.dim)))[0]
     marginal = integer_prior.marginal_pmf(logits)
   else:
-    layers = nnx.to_pure_dict(params["prior"])["net"]["layers"]
-    mlp = integer_prior.FixedPointMLP([layers[i]["kernel"] for i in
-                                       sorted(layers)],
-                                      [layers[i]["bias"] for i in
-                                       sorted(layers)])
+    mlp = integer_prior.FixedPointMLP(
+        *_mlp_layers(nnx.to_pure_dict(params["prior"])["net"]))
     _, y = trainer.source.sample(jax.random.key(0), _PROBE)
     gap = np.abs(mlp.logits(np.asarray(y)) * 2.0 ** -integer_prior.FRAC_BITS
                  - np.asarray(comp.prior_logits(params, y))).max()
@@ -115,21 +119,18 @@ def make_model(trainer, params, lmbda: float) -> Model:
     labels = _sw_labels(trainer.source, mlp)
   fns = _functions(trainer, float(lmbda))
   table = priors = pieces = None
+  y_spread = TABLE_SPREAD * trainer.source.y_std
   if comp.dim == 1:
     dec = nnx.to_pure_dict(params["decoder"])
-    layers = dec["net"]["layers"]
-    spread = TABLE_SPREAD * trainer.source.y_std
-    pieces = decoder_table.build([layers[i]["kernel"] for i in sorted(layers)],
-                                 [layers[i]["bias"] for i in sorted(layers)],
-                                 float(dec["skip"][0]), -spread, spread)
+    pieces = decoder_table.build(*_mlp_layers(dec["net"]),
+                                 float(dec["skip"][0]), -y_spread, y_spread)
   if comp.dim == 1 and comp.encoder_kind == "learned":
     spread = TABLE_SPREAD * trainer.source.x_std
     table = encoder_table.build(lambda x: fns["encode"](params, x[:, None]),
                                 -spread, spread)
   if comp.dim == 1 and mlp is not None:
-    spread = TABLE_SPREAD * trainer.source.y_std
-    priors = prior_table.build(lambda y: _coder_scale(mlp.pmf(y)), -spread,
-                               spread, PRIOR_GRID)
+    priors = prior_table.build(lambda y: _coder_scale(mlp.pmf(y)), -y_spread,
+                               y_spread, PRIOR_GRID)
   return Model(trainer, params, float(lmbda), comp.num_indices, comp.dim,
                comp.rate_model, container.model_hash(params), marginal, mlp,
                fns, table, priors, pieces, labels)
