@@ -137,13 +137,13 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
     # Warm-up (first calls allocate), then interleaved timed calls.
     jax.block_until_ready([single(s, l) for s, l in zip(states, lmbdas)])
     jax.block_until_ready(per_step(states, lmbdas))
-    def swept(name):
+    def run_sweep(name):
       vstates[name], _ = compiled[name](vstates[name], *sweeps[name].swept)
       return vstates[name]
     modes = {"per-step": lambda: per_step(states, lmbdas),
              "scanned": lambda: [single(s, l) for s, l in zip(states, lmbdas)],
-             "vmapped": lambda: swept("vmapped"),
-             "sweep": lambda: swept("sweep")}
+             "vmapped": lambda: run_sweep("vmapped"),
+             "sweep": lambda: run_sweep("sweep")}
     times = {name: [] for name in modes}
     rep = 0
     while rep <= repeats or min(sum(t) for t in times.values()) < min_seconds:
