@@ -36,6 +36,8 @@ class ExperimentTest(absltest.TestCase):
         [sys.executable, "-m", "experiments.main",
          "--config=experiments/configs/wyner_ziv.py:quick",
          f"--workdir={workdir}", "--cpu_devices=2"], cwd=ROOT,
+        # The device split below is the CPU backend's, also on a GPU host.
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
         capture_output=True, text=True, check=True)
     self.assertIn("gap_bits", out.stdout)  # the printed R-D table
     self.assertIn("step 60/60", out.stderr)  # progress
@@ -97,6 +99,19 @@ class ExperimentTest(absltest.TestCase):
     config.arms.g.model.num_indices = 1
     with self.assertRaisesRegex(ValueError, "config.arms.g: model.num_indices"):
       experiment.train_and_evaluate(config, tempfile.mkdtemp())
+
+  def test_config_arguments(self):
+    paper = wyner_ziv.get_config("paper")
+    self.assertEqual(list(paper.arms), ["gaussian_marginal"])
+    arm = paper.arms.gaussian_marginal
+    self.assertEqual((arm.train.num_steps, arm.train.warmup_steps),
+                     (200_000, 30_000))
+    experiment.build(paper)  # valid: builds every trainer
+    with self.assertRaisesRegex(ValueError, "quick and paper exclude"):
+      wyner_ziv.get_config("quick,paper")
+    with self.assertRaisesRegex(ValueError, "'fast' is unknown; allowed: "
+                                r"\['paper', 'quick'\]"):
+      wyner_ziv.get_config("fast")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ Times are the best of at least `--repeats` steady-state calls per mode (modes
 interleaved), more where a mode's calls add up to less than `--min_seconds`;
 compile time (lowering + XLA compilation) is measured apart. Memory: XLA's
 compiled memory analysis (arguments + outputs + temporaries) of the vmapped
-program, and the process's peak resident set size at the end.
+program, the process's peak resident set size at the end and, on a GPU, the
+device's peak bytes in use.
 
   python -m experiments.benchmarks.sweep_bench --cpu_devices=-1
   python -m experiments.benchmarks.sweep_bench --batch_sizes=64 \
@@ -243,6 +244,10 @@ def main(argv):
           f"{name} {r:.1f}" for name, r in rates.items()), flush=True)
   peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   print(f"peak resident memory (max RSS): {peak_mib:.0f} MiB")
+  stats = jax.devices()[0].memory_stats()  # None on a CPU
+  if stats and "peak_bytes_in_use" in stats:
+    print(f"peak device memory ({jax.devices()[0].device_kind}): "
+          f"{stats['peak_bytes_in_use'] / 2**20:.0f} MiB")
   for line in _targets(rows):
     print(line)
 
