@@ -49,7 +49,7 @@ SW_BLOCK = 10_000       # default Slepian-Wolf block length (indices)
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 2            # simulated side informations per block
-SW_LABEL_KEY = 2        # seed of the y that order the indices' labels
+SW_LABEL_SEED = 2       # RandomState seed of the y that order the labels
 SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
 _PROBE = 1024           # samples that check the fixed-point prior
 TABLE_SPREAD = 8.0      # the tables cover ±TABLE_SPREAD · std(X), std(Y)
@@ -289,10 +289,14 @@ def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
 
 def _sw_labels(source, mlp: integer_prior.FixedPointMLP) -> np.ndarray:
   """Bit-plane labels [K] of the indices (`slepian_wolf.index_labels`), from
-  the exact integer q(u|y) at SW_LABEL_SAMPLES side informations drawn with
-  SW_LABEL_KEY: the same at both ends (built once per model)."""
-  _, y = source.sample(jax.random.key(SW_LABEL_KEY), SW_LABEL_SAMPLES)
-  y = np.asarray(y).reshape(SW_LABEL_SAMPLES, source.dim)
+  the exact integer q(u|y) at SW_LABEL_SAMPLES float32 side informations
+  drawn by `source.side_info_marginal` from NumPy's legacy
+  RandomState(SW_LABEL_SEED): the same at both ends, also across JAX and
+  NumPy versions (built once per model). Drawn with JAX's generator (format
+  version 1) they moved with its stream: for the default run's λ = 30 model,
+  4 of 10 other samples gave other labels."""
+  y = source.side_info_marginal(np.random.RandomState(SW_LABEL_SEED),
+                                SW_LABEL_SAMPLES).astype(np.float32)
   return slepian_wolf.index_labels(mlp.pmf(y), y)
 
 

@@ -28,7 +28,9 @@ import jax
 import numpy as np
 
 MAGIC = b"NDCJ"
-VERSION = 1
+# 2: Slepian-Wolf labels from side information drawn by NumPy's legacy
+# RandomState (1: by JAX's generator, whose stream can change with JAX).
+VERSION = 2
 MODES = ("marginal", "conditional", "slepian_wolf")
 RATE_MODELS = ("marginal", "conditional")
 _HEAD = struct.Struct("<4sBBBx8sIHHI")

@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 from ndc_jax import bounds
 
@@ -29,6 +30,10 @@ class Source(NamedTuple):
     dim: block length n (scalars per sample).
     sample: (key, batch) -> (x [batch, n], y [batch, n]).
     sample_side_info: (key, x [B, n], num) -> y [num, B, n] drawn from p(y|x).
+    side_info_marginal: (rs, num) -> y [num, n] float64, draws of Y alone
+      from a NumPy legacy `RandomState` rs, a stream NumPy keeps fixed, so the
+      draws do not change with the JAX or NumPy version (the codec derives
+      its Slepian-Wolf labels from them at both ends).
     bound_bits: D (MSE) -> R_WZ(D) or its Shannon lower bound, bits/sample.
     bound_mse: R (bits/sample) -> the inverse of `bound_bits`, MSE.
     no_side_info_bits: D (MSE) -> R(D) without side information (or its SLB).
@@ -40,6 +45,7 @@ class Source(NamedTuple):
   dim: int
   sample: Callable
   sample_side_info: Callable
+  side_info_marginal: Callable
   bound_bits: Callable
   bound_mse: Callable
   no_side_info_bits: Callable
@@ -80,8 +86,11 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
   def sample_side_info(key, x, num):
     return c * x + jnp.sqrt(v) * jax.random.normal(key, (num,) + x.shape)
 
+  def side_info_marginal(rs, num):
+    return np.sqrt(var_y) * rs.standard_normal((num, n))
+
   return Source(
-      "gaussian", n, sample, sample_side_info,
+      "gaussian", n, sample, sample_side_info, side_info_marginal,
       bound_bits=lambda d: bounds.gaussian_rd_bits(var_x_y, d),
       bound_mse=lambda r: bounds.gaussian_dr_mse(var_x_y, r),
       no_side_info_bits=lambda d: bounds.gaussian_rd_bits(var_x, d),
@@ -102,8 +111,11 @@ def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
     del key
     return jnp.broadcast_to(jnp.sign(x), (num,) + x.shape)
 
+  def side_info_marginal(rs, num):
+    return np.where(rs.random_sample((num, n)) < 0.5, -1.0, 1.0)
+
   return Source(
-      "signed_laplace", n, sample, sample_side_info,
+      "signed_laplace", n, sample, sample_side_info, side_info_marginal,
       bound_bits=lambda d: bounds.shannon_lower_bound_bits(h_x_given_y, d),
       bound_mse=lambda r: bounds.shannon_lower_bound_mse(h_x_given_y, r),
       no_side_info_bits=lambda d: bounds.shannon_lower_bound_bits(h_x, d),

@@ -30,6 +30,22 @@ class SourcesTest(chex.TestCase):
     chex.assert_shape(y2, (2, 200_000, 3))
     np.testing.assert_allclose(jnp.mean(x * y2[0]), jnp.mean(x * y), atol=0.01)
     np.testing.assert_allclose(jnp.var(y2[1]), jnp.var(y), rtol=0.02)
+    # Y's marginal from NumPy's legacy stream: the variance of the y above.
+    y3 = src.side_info_marginal(np.random.RandomState(0), 200_000)
+    chex.assert_shape(y3, (200_000, 3))
+    np.testing.assert_allclose(np.var(y3), jnp.var(y), rtol=0.02)
+
+  def test_side_info_marginal_is_numpys_fixed_stream(self):
+    # The codec's Slepian-Wolf labels are built from these draws at both
+    # ends: they must not move with a JAX or NumPy release (format version 2).
+    got = sources.make_source(_cfg()).side_info_marginal(
+        np.random.RandomState(2), 3)
+    np.testing.assert_allclose(
+        got.ravel(), [-0.4188364530551059, -0.056547461521970974,
+                      -2.1468505063792023], rtol=1e-12)
+    signs = sources.make_source(_cfg(name="signed_laplace")).side_info_marginal(
+        np.random.RandomState(2), 6)
+    np.testing.assert_array_equal(signs.ravel(), [-1, -1, 1, -1, -1, -1])
 
   def test_signed_laplace(self):
     src = sources.make_source(_cfg(name="signed_laplace", laplace_scale=2.0))
@@ -37,6 +53,9 @@ class SourcesTest(chex.TestCase):
     np.testing.assert_array_equal(y, jnp.sign(x))
     np.testing.assert_allclose(jnp.mean(jnp.abs(x)), 2.0, rtol=0.02)
     np.testing.assert_array_equal(src.sample_side_info(None, x, 1)[0], y)
+    y2 = src.side_info_marginal(np.random.RandomState(0), 100_000)
+    self.assertEqual(set(np.unique(y2)), {-1.0, 1.0})
+    np.testing.assert_allclose(np.mean(y2), 0.0, atol=0.01)
     # The bound is the Shannon lower bound of R_{X|Y} (log2(e·b) bits).
     d = 2.0 ** (2 * np.log2(np.e * 2.0)) / (2 * np.pi * np.e)
     np.testing.assert_allclose(src.bound_bits(d), 0.0, atol=1e-5)
