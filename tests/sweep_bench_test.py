@@ -1,37 +1,36 @@
-"""Smoke test of the sweep benchmark's timing loop (one tiny size: each size
-compiles nine programs, ~2 s each on CI's CPU)."""
+"""Smoke test of the sweep benchmark, run as a subprocess (its absl flags
+would clash with other launchers' in the test process) on the quick config's
+small nets, one tiny size: each size compiles nine programs."""
 
-from unittest import mock
+import os
+import re
+import subprocess
+import sys
 
-import numpy as np
-from absl import flags
 from absl.testing import absltest
 
-from experiments.benchmarks import sweep_bench
-from experiments.configs import wyner_ziv
-from ndc_jax import sharding
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class SweepBenchTest(absltest.TestCase):
 
-  def test_rows_and_targets(self):
-    if not flags.FLAGS.is_parsed():
-      flags.FLAGS.mark_as_parsed()
-    mesh = sharding.make_mesh("")
-    quick = wyner_ziv.get_config("quick")  # the default arm, small nets
-    with mock.patch.object(wyner_ziv, "get_config", return_value=quick):
-      rows = sweep_bench.bench_batch(8, [2], steps=2, repeats=2, mesh=mesh,
-                                     min_seconds=0.05)
-    self.assertEqual([r["models"] for r in rows], [2])
-    for r in rows:
-      for key in ("step_model_steps_s", "seq_model_steps_s",
-                  "vmap_model_steps_s", "sweep_model_steps_s", "speedup",
-                  "speedup_step", "xla_mib"):
-        self.assertTrue(np.isfinite(r[key]) and r[key] > 0, (key, r[key]))
-      self.assertIn(f"| 8 | {r['models']} |", sweep_bench._format_row(r))
-    lines = sweep_bench._targets(rows)
-    self.assertLen(lines, 2)  # no row of the (batch, λ) targets: only "never slower"
-    self.assertTrue(all("never slower" in l for l in lines))
+  def test_prints_rows_and_targets(self):
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmarks.sweep_bench",
+         "--config_arg=quick", "--batch_sizes=8", "--num_lmbdas=2",
+         "--steps=2", "--repeats=2", "--min_seconds=0.05",
+         "--matmul_models=0"], cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"}, capture_output=True,
+        text=True, check=True).stdout
+    # | batch | λ | per-step | scanned | vmapped | sweep (group, devices) |
+    #   ratio | ratio | compile s | XLA MiB |
+    row = re.search(r"^\| 8 \| 2 \| (\d+) \| (\d+) \| (\d+) \| (\d+) \(2, 1\) "
+                    r"\| ([\d.]+)× \| ([\d.]+)× \|", out, re.M)
+    self.assertIsNotNone(row, out)
+    self.assertTrue(all(float(v) > 0 for v in row.groups()), row.groups())
+    self.assertIn("peak resident memory", out)
+    targets = [l for l in out.splitlines() if "never slower" in l]
+    self.assertLen(targets, 2, out)  # no (batch, λ) target row at batch 8
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ device's peak bytes in use.
   python -m experiments.benchmarks.sweep_bench --cpu_devices=-1
   python -m experiments.benchmarks.sweep_bench --batch_sizes=64 \
       --num_lmbdas=1,4,16 --steps=10 --repeats=2      # a quick look
+  python -m experiments.benchmarks.sweep_bench --config_arg=quick \
+      --batch_sizes=8 --num_lmbdas=2 --steps=2 --matmul_models=0  # smoke run
 """
 
 import os
@@ -53,6 +55,9 @@ _MIN_SECONDS = flags.DEFINE_float(
     "mode's add up to this: short calls on a noisy machine need many.")
 _ARM = flags.DEFINE_string("arm", "gaussian_conditional",
                            "Arm of experiments/configs/wyner_ziv.py.")
+_CONFIG_ARG = flags.DEFINE_string(
+    "config_arg", "", "Argument of experiments/configs/wyner_ziv.py's "
+    "get_config ('quick': its small nets, a smoke run of this bench).")
 _AT_ONCE = flags.DEFINE_integer(
     "models_at_once", -1, "The sweep mode's models per vmapped group "
     "(sweep.models_at_once: -1 auto, 0 all).")
@@ -89,7 +94,7 @@ def _xla_bytes(compiled) -> float:
 
 
 def _trainer(batch: int, chunk_steps: int):
-  cfg = wyner_ziv.get_config().arms[_ARM.value]
+  cfg = wyner_ziv.get_config(_CONFIG_ARG.value or None).arms[_ARM.value]
   cfg.train.batch_size = batch
   cfg.train.chunk_steps = chunk_steps  # num_steps only validates
   cfg.train.num_steps = chunk_steps * -(-cfg.train.num_steps // chunk_steps)
@@ -234,7 +239,9 @@ def main(argv):
   device_flags.split_cpu()
   mesh = device_flags.mesh()
   print(f"machine: {_machine()}")
-  print(f"arm {_ARM.value}, mesh {dict(mesh.shape)}, {_STEPS.value} steps per "
+  config = f":{_CONFIG_ARG.value}" if _CONFIG_ARG.value else ""
+  print(f"arm {_ARM.value} of wyner_ziv.py{config}, mesh {dict(mesh.shape)}, "
+        f"{_STEPS.value} steps per "
         f"timed call, best of >= {_REPEATS.value} calls per mode and >= "
         f"{_MIN_SECONDS.value:g} s of them; python {sys.version.split()[0]}")
   print(_HEADER, flush=True)
