@@ -206,6 +206,12 @@ def reconstruct(model: Model, u: np.ndarray, y) -> np.ndarray:
     raise ValueError(f"indices u (shape {u.shape}, dtype {u.dtype}) must be "
                      f"integers in [0, {model.num_indices}), one per row of y "
                      f"[{y.shape[0]}]")
+  return _reconstruct(model, u, y)
+
+
+def _reconstruct(model: Model, u: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """`reconstruct` of checked input: u [N] integers in [0, K), y [N, n] as
+  `_samples` returns it."""
   u = u.astype(np.int32)
   if model.decoder_table is None:
     return model.fns["decode"](model.params, u, y)
@@ -392,6 +398,26 @@ def compress(model: Model, x, mode: str | None = None, y=None,
 
 def decompress_indices(model: Model, data: bytes, y=None) -> np.ndarray:
   """.ndc bytes (+ y [N, n] for conditional modes) -> indices u [N]."""
+  header, payload = _unpack(model, data)
+  if header.mode != "marginal":
+    if y is None:
+      raise ValueError(f"mode {header.mode!r} decodes with side information; "
+                       "give y")
+    y = _side_info(header, y, model.dim)
+  return _indices(model, header, payload, y)
+
+
+def decompress(model: Model, data: bytes, y) -> np.ndarray:
+  """.ndc bytes and side information y [N, n] -> x̂ [N, n] = g(u, y).
+
+  y is checked once, and the decoded indices only by `_indices`."""
+  header, payload = _unpack(model, data)
+  y = _side_info(header, y, model.dim)
+  return _reconstruct(model, _indices(model, header, payload, y), y)
+
+
+def _unpack(model: Model, data: bytes) -> tuple[container.Header, bytes]:
+  """The header and payload of an .ndc file, which `model` must have written."""
   header, payload = container.unpack(data)
   if header.model_hash != model.model_hash:
     raise FormatError(f"the file was written by another model (hash "
@@ -403,14 +429,22 @@ def decompress_indices(model: Model, data: bytes, y=None) -> np.ndarray:
     raise FormatError(f"the file's model ({header.rate_model}, block "
                       f"{header.block_size}, {header.num_indices} indices) is "
                       f"not this one {expected}")
-  if header.mode != "marginal":
-    if y is None:
-      raise ValueError(f"mode {header.mode!r} decodes with side information; "
-                       "give y")
-    y = _samples("y", y, model.dim)
-    if y.shape[0] != header.num_samples:
-      raise ValueError(f"y has {y.shape[0]} samples; the file holds "
-                       f"{header.num_samples}")
+  return header, payload
+
+
+def _side_info(header: container.Header, y, dim: int) -> np.ndarray:
+  """y checked by `_samples`, one row per sample of the file."""
+  y = _samples("y", y, dim)
+  if y.shape[0] != header.num_samples:
+    raise ValueError(f"y has {y.shape[0]} samples; the file holds "
+                     f"{header.num_samples}")
+  return y
+
+
+def _indices(model: Model, header: container.Header, payload: bytes,
+             y: np.ndarray | None) -> np.ndarray:
+  """The payload's indices u [N] int64 in [0, K); y checked (None: the
+  marginal mode may go without)."""
   n = header.num_samples
   if header.mode == "slepian_wolf":
     u = _sw_decode(payload, n, model, y)
@@ -419,10 +453,4 @@ def decompress_indices(model: Model, data: bytes, y=None) -> np.ndarray:
   if u.shape != (n,) or u.min() < 0 or u.max() >= model.num_indices:
     raise DecodingError("decoded indices are out of range")
   return u
-
-
-def decompress(model: Model, data: bytes, y) -> np.ndarray:
-  """.ndc bytes and side information y [N, n] -> x̂ [N, n] = g(u, y)."""
-  y = _samples("y", y, model.dim)
-  return reconstruct(model, decompress_indices(model, data, y), y)
 
