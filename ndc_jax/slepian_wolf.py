@@ -52,6 +52,7 @@ spread are fitted to its own thresholds. Built from a seed derived from
 the same matrix.
 """
 
+import functools
 import struct
 import zlib
 from typing import NamedTuple
@@ -78,6 +79,7 @@ RAW_FRACTION = 0.99      # a plane needing >= this share of N is sent raw
 ZERO_FLIPS = 1e-3        # expected wrong hard decisions allowing 0 checks
 USED_SHARE = 3e-5        # an index with a smaller share of q's mass is unused
 MAX_ITER = 200           # belief-propagation iterations
+MATRIX_CACHE = 32        # parity-check matrices kept for reuse
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
 _REPAIR_ROUNDS = 20      # swap rounds that remove repeated edges
 
@@ -100,12 +102,20 @@ def code_family(n: int, m: int) -> CodeFamily:
   return LOW_RATE_CODES if m < LOW_RATE * n else CODES
 
 
+@functools.lru_cache(maxsize=MATRIX_CACHE)
 def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   """An m × n LDPC matrix (1 <= m), the same for the same (n, m, plane).
 
   min(n, m − 1) columns form a degree-2 staircase; the rest have
   `code_family(n, m).degrees` (capped at m), their edges dealt to the checks
   least loaded first so the check degrees differ by at most about 2.
+
+  The last MATRIX_CACHE matrices are kept (shared: do not modify one; `ldpc`
+  only calls its no-op `eliminate_zeros`): the nearly certain
+  planes of a file's blocks get the same few short syndromes (m ≈
+  MIN_CHECKS), whose matrices are the slowest to build (~0.1 s at n = 10^4:
+  their capped columns keep repeated edges through every repair round), and
+  the encoder's simulated decoding builds the matrices that the decoder uses.
   """
   rs = np.random.RandomState((n * 1_000_003 + m * 7919 + plane) % 2**32)
   col_order, row_order = rs.permutation(n), rs.permutation(m)

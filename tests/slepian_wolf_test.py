@@ -36,7 +36,10 @@ class SlepianWolfTest(parameterized.TestCase):
   def test_matrix_is_deterministic_and_covers_every_column(self):
     h = sw.parity_check_matrix(1000, 300, 2)
     self.assertEqual(h.shape, (300, 1000))
-    self.assertEqual((h != sw.parity_check_matrix(1000, 300, 2)).nnz, 0)
+    # a second build, not the cached matrix
+    self.assertEqual((h != sw.parity_check_matrix.__wrapped__(1000, 300, 2)
+                      ).nnz, 0)
+    self.assertIs(sw.parity_check_matrix(1000, 300, 2), h)  # cached
     self.assertGreater((h != sw.parity_check_matrix(1000, 300, 1)).nnz, 0)
     self.assertTrue((np.asarray(h.sum(axis=0)) >= 1).all())
     self.assertTrue(set(np.unique(h.data)) <= {1})
