@@ -116,6 +116,7 @@ def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   MIN_CHECKS), whose matrices are the slowest to build (~0.1 s at n = 10^4:
   their capped columns keep repeated edges through every repair round), and
   the encoder's simulated decoding builds the matrices that the decoder uses.
+  A matrix takes ~0.25 MiB at n = 10^4 and up to ~2.6 MiB at n = 10^5.
   """
   rs = np.random.RandomState((n * 1_000_003 + m * 7919 + plane) % 2**32)
   col_order, row_order = rs.permutation(n), rs.permutation(m)
