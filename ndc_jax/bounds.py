@@ -13,10 +13,15 @@ bound R(D) ≥ h − ½·log2(2πe·D) is given, with h a differential entropy i
 (Berger 1971, Sec. 4.3); it lower-bounds R_{X|Y}(D) ≤ R_WZ(D) when h = h(X|Y).
 
 Distortions D are MSE (units of x²); rates R are bits per scalar sample.
+
+Finite block lengths: `slepian_wolf_normal_approximation_bits` is the
+second-order (dispersion) approximation of the fewest bits with which any
+fixed-length code of N samples conveys U to a decoder holding Y.
 """
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 DIRECTIONS = ("y_is_x_plus_noise", "x_is_y_plus_noise")
 
@@ -73,6 +78,30 @@ def gap_db(d: jax.typing.ArrayLike, d_bound: jax.typing.ArrayLike
            ) -> jax.Array:
   """10·log10(D / D_bound): how many dB a distortion lies above its bound."""
   return 10.0 * jnp.log10(jnp.asarray(d) / jnp.asarray(d_bound))
+
+
+def slepian_wolf_normal_approximation_bits(mean_bits: float, var_bits: float,
+                                           block: int, eps: float) -> float:
+  """H + √(V / N)·Q⁻¹(ε): bits per sample that any fixed-length code of N =
+  `block` samples needs to convey U to a decoder holding Y with failure
+  probability ε, to second order (the normal approximation; Tan & Kosut,
+  "On the dispersions of three network information theory problems", IEEE
+  Trans. IT 2014, the Slepian-Wolf case with one source).
+
+  mean_bits H and var_bits V are the mean and variance of the information
+  density −log2 P(U|Y) per sample (bits, bits²); Q⁻¹ is the inverse Gaussian
+  tail. The O(log N) third-order term (about −½·log2(N) bits per block) is
+  left out, so this is an approximation, not a strict bound. Raises
+  ValueError naming a bad block or ε.
+  """
+  if not (isinstance(block, (int, np.integer)) and block >= 1):
+    raise ValueError(f"block={block!r} is invalid; it must be an integer >= 1")
+  if not 0.0 < eps < 1.0:
+    raise ValueError(f"eps={eps!r} is invalid; it must lie in (0, 1)")
+  if not var_bits >= 0.0:
+    raise ValueError(f"var_bits={var_bits!r} is invalid; it must be >= 0")
+  return float(mean_bits + np.sqrt(var_bits / block) *
+               -jax.scipy.special.ndtri(eps))
 
 
 # --- Two jointly Gaussian sources, separate encoders (issue 4) ---------------

@@ -222,11 +222,19 @@ def _reconstruct(model: Model, u: np.ndarray, y: np.ndarray) -> np.ndarray:
   return x_hat
 
 
+def information_bits(model: Model, u: np.ndarray, y) -> np.ndarray:
+  """−log2 q(u_i[|y_i]) / n [N] of the float model: each index's cost in bits
+  per scalar sample (its mean is `estimate_bits`, its spread what a
+  finite-length Slepian-Wolf code pays, see `bounds`)."""
+  log_q = _log_q(model, y)
+  return -log_q[np.arange(u.size), u].astype(np.float64) / np.log(2) / (
+      model.dim)
+
+
 def estimate_bits(model: Model, u: np.ndarray, y) -> float:
   """Cross-entropy estimate −mean log2 q(u[|y]) / n of the float model, in
   bits per scalar sample (what `evaluate` reports)."""
-  log_q = _log_q(model, y)
-  return float(-log_q[np.arange(u.size), u].mean() / np.log(2) / model.dim)
+  return float(information_bits(model, u, y).mean())
 
 
 def _log_q(model, y) -> np.ndarray:

@@ -42,6 +42,26 @@ class BoundsTest(parameterized.TestCase):
   def test_gap_db(self):
     np.testing.assert_allclose(bounds.gap_db(0.02, 0.01), 10 * np.log10(2))
 
+  def test_slepian_wolf_normal_approximation_hand_values(self):
+    na = bounds.slepian_wolf_normal_approximation_bits
+    # Q(2) = 0.0227501...: H + √(0.16 / 10^4)·2 = 0.1 + 0.008.
+    self.assertAlmostEqual(na(0.1, 0.16, 10_000, 0.022750131948179), 0.108,
+                           places=6)
+    self.assertAlmostEqual(na(0.1, 0.16, 10_000, 0.5), 0.1, places=7)
+    self.assertAlmostEqual(na(0.7, 0.0, 5, 1e-6), 0.7, places=7)
+    # ε > ½ asks for less than H; a longer block pays less above H.
+    self.assertLess(na(0.1, 0.16, 100, 0.9), 0.1)
+    self.assertLess(na(0.1, 0.16, 10**5, 1e-3), na(0.1, 0.16, 10**4, 1e-3))
+
+  @parameterized.parameters(((0.1, 0.1, 0, 0.01), "block=0"),
+                            ((0.1, 0.1, 10.5, 0.01), "block=10.5"),
+                            ((0.1, 0.1, 10, 0.0), "eps=0.0"),
+                            ((0.1, 0.1, 10, 1.0), "eps=1.0"),
+                            ((0.1, -1.0, 10, 0.01), "var_bits=-1.0"))
+  def test_slepian_wolf_normal_approximation_bad_input(self, args, message):
+    with self.assertRaisesRegex(ValueError, message):
+      bounds.slepian_wolf_normal_approximation_bits(*args)
+
 
 if __name__ == "__main__":
   absltest.main()

@@ -105,8 +105,14 @@ class CodecCliTest(absltest.TestCase):
       self.assertEqual(row["undetected"], 0)
       if row["mode"] == "conditional":  # one block: the file is the block's
         self.assertEqual(row["file_bits"], row["meas_bits"])
+        self.assertTrue(np.isnan(row["na_bits"]))
       else:  # two blocks behind one header instead of two files
         self.assertLess(row["file_bits"], row["meas_bits"])
+        # per scalar sample like the others: above the estimate, below the
+        # 300-index files (their 32-byte headers alone cost 0.85 bits each)
+        self.assertBetween(row["na_bits"], row["est_bits"], row["meas_bits"])
+        self.assertAlmostEqual(row["na_gap"],
+                               row["na_bits"] / row["est_bits"] - 1)
 
   def test_thresholds_bracket_each_plane(self):
     out = self._path("thresholds.jsonl")

@@ -9,6 +9,12 @@ set drawn from the arm's source and reports, in bits per scalar sample:
              one header), file_gap = file_bits / est_bits − 1;
   distortion of x̂ = g(u, y) as decoded from the file (MSE per scalar);
   bound_bits R_WZ(D) (or the arm's bound) and the gaps of both rates to it;
+  na_bits    Slepian-Wolf: the normal approximation of the fewest bits any
+             fixed-length code of the block length needs at failure
+             probability NA_EPS (`bounds.slepian_wolf_normal_approximation_
+             bits` of the test set's per-index costs, no headers), and
+             na_gap = na_bits / est_bits − 1: the finite-length share of
+             rel_gap that no code avoids (NaN in the other modes);
   Msym/s     indices per second: entropy coding with its model evaluation
              (code / decode), and end to end with the encoder and decoder
              (enc_e2e / dec_e2e; scalar models: their tables, see codec);
@@ -27,13 +33,15 @@ import time
 import jax
 import numpy as np
 
-from ndc_jax import codec, experiment, slepian_wolf
+from ndc_jax import bounds, codec, experiment, slepian_wolf
 
 COLUMNS = ("arm", "lmbda", "mode", "est_bits", "meas_bits", "rel_gap",
            "file_bits", "file_gap",
-           "distortion", "bound_bits", "gap_est", "gap_meas", "code_Msym/s",
+           "distortion", "bound_bits", "gap_est", "gap_meas", "na_bits",
+           "na_gap", "code_Msym/s",
            "decode_Msym/s", "enc_e2e_Msym/s", "dec_e2e_Msym/s", "fails",
            "undetected", "retries", "roundtrip")
+NA_EPS = 0.01  # failure probability of the normal approximation (na_bits)
 
 
 def _timed(fn, *args, **kwargs):
@@ -78,7 +86,11 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
   src = model.trainer.source
   dist = float(np.asarray(model.trainer.compressor.distortion(
       x[ok], x_hat[ok])).mean()) if ok.any() else float("nan")
-  est = codec.estimate_bits(model, u, y)
+  costs = codec.information_bits(model, u, y)
+  est = float(costs.mean())
+  na = (bounds.slepian_wolf_normal_approximation_bits(
+      est, float(costs.var()), sw_block, NA_EPS) if mode == "slepian_wolf"
+        else float("nan"))
   meas = 8 * size / (n * model.dim)
   file_bits = meas if len(blocks) == 1 else 8 * len(codec.compress(
       model, x, mode, sw_block=sw_block)) / (n * model.dim)
@@ -88,6 +100,7 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
           "file_bits": file_bits, "file_gap": file_bits / est - 1,
           "distortion": dist,
           "bound_bits": bound, "gap_est": est - bound, "gap_meas": meas - bound,
+          "na_bits": na, "na_gap": na / est - 1,
           "code_Msym/s": n / t_code / 1e6, "decode_Msym/s": n / t_dec / 1e6
           if t_dec else float("nan"),
           "enc_e2e_Msym/s": n / (t_code + t_enc) / 1e6,
