@@ -92,7 +92,7 @@ def slepian_wolf_normal_approximation_bits(mean_bits: float, var_bits: float,
   density −log2 P(U|Y) per sample (bits, bits²); Q⁻¹ is the inverse Gaussian
   tail. The O(log N) third-order term (about −½·log2(N) bits per block) is
   left out, so this is an approximation, not a strict bound. Raises
-  ValueError naming a bad block or ε.
+  ValueError naming a bad block, ε or variance.
   """
   if not (isinstance(block, (int, np.integer)) and block >= 1):
     raise ValueError(f"block={block!r} is invalid; it must be an integer >= 1")
