@@ -48,6 +48,9 @@ _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 100_000, "bench: test "
 _SW_SAMPLES = flags.DEFINE_integer("sw_samples", 100_000, "bench, "
                                    "thresholds: test samples for "
                                    "Slepian-Wolf.")
+_BENCH_LMBDAS = flags.DEFINE_list("bench_lmbdas", [], "bench: the grid "
+                                   "points (as --lmbda_index) to run; "
+                                   "default all.")
 _BENCH_OUT = flags.DEFINE_string("bench_output", None, "bench, thresholds: "
                                  "also write the rows as JSON lines here.")
 COMMANDS = ("compress", "decompress", "bench", "thresholds")
@@ -102,8 +105,14 @@ def _bench():
       arms = list(json.load(f)["config"]["arms"])
   for arm in arms:
     experiment.load_arm(_WORKDIR.value, arm)  # fail early on a bad name
+  try:
+    picked = [int(i) for i in _BENCH_LMBDAS.value] or None
+  except ValueError:
+    raise app.UsageError(f"--bench_lmbdas={_BENCH_LMBDAS.value} must be grid "
+                         "point numbers (integers)") from None
   rows = codec_bench.run(_WORKDIR.value, arms, _NUM_SAMPLES.value,
-                         _SW_SAMPLES.value, _SW_BLOCK.value)
+                         _SW_SAMPLES.value, _SW_BLOCK.value,
+                         lmbda_indices=picked)
   print(codec_bench.format_table(rows))
   if _BENCH_OUT.value:
     results.write_jsonl(_BENCH_OUT.value, rows)

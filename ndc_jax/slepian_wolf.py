@@ -46,8 +46,19 @@ sw_threshold.py`, the default run's conditional models) of 1.08–1.16 × e at
 m ≈ 0.05–0.2·n with LOW_RATE_CODES against 1.10–1.23 × e with CODES'
 degrees (at λ = 30 with 10^5 indices, a mixture with 15% degree-20 columns
 needed 1.07–1.09 × e against 1.18 ×: the block length was not the gap); at
-m ≈ 0.65·n CODES did better (1.07 against 1.09–1.12). Each family's gap and
-spread are fitted to its own thresholds. Built from a seed derived from
+m ≈ 0.65·n CODES did better (1.07 against 1.09–1.12). Below m ≈ 0.15·n
+(check degrees ~50 and more) a heavier tail does better again, given enough
+checks: VERY_LOW_RATE_CODES (degrees 3/11/30) needed 1.07–1.08 × e at
+λ = 30 with 10^5 indices (m ≈ 11000, 2 blocks) against LOW_RATE_CODES'
+1.10, as density evolution of the two ensembles on that plane's side
+information predicted (1.06 against 1.10, a throw-away population-dynamics
+script), the same on average with 10^4 indices
+(m ≈ 1150: 1.120 × e against 1.120 over 4 blocks) and worse at m ≈ 500
+(λ = 300's third plane: 1.164 against 1.135 over 10 blocks), hence
+VERY_LOW_RATE_MIN_CHECKS. Each family's gap and
+spread are fitted to its own thresholds (VERY_LOW_RATE_CODES': through its
+mean thresholds at λ = 30, 1.12 × e with 10^4 and 1.073 × with 10^5
+indices). Built from a seed derived from
 (N, m, plane) with numpy's frozen legacy `RandomState`, so both ends build
 the same matrix.
 """
@@ -71,7 +82,12 @@ class CodeFamily(NamedTuple):
 
 CODES = CodeFamily(((3, 0.7), (10, 0.3)), 0.01, 5.0)
 LOW_RATE_CODES = CodeFamily(((3, 0.82), (18, 0.18)), 0.03, 3.0)
-LOW_RATE = 1 / 3         # m < LOW_RATE·n: LOW_RATE_CODES
+VERY_LOW_RATE_CODES = CodeFamily(((3, 0.83), (11, 0.09), (30, 0.08)), 0.05,
+                                 2.2)
+LOW_RATE = 1 / 3         # m < LOW_RATE·n: LOW_RATE_CODES, but
+VERY_LOW_RATE = 0.15     # VERY_LOW_RATE_MIN_CHECKS <= m < VERY_LOW_RATE·n:
+VERY_LOW_RATE_MIN_CHECKS = 2000  # VERY_LOW_RATE_CODES
+FAMILIES = (VERY_LOW_RATE_CODES, LOW_RATE_CODES, CODES)  # lowest rates first
 DEVIATIONS = 3.0
 MIN_CHECKS = 8
 RETRY_STEP = 1.03        # more syndrome bits after a simulated failure
@@ -99,6 +115,8 @@ def num_planes(num_indices: int) -> int:
 
 def code_family(n: int, m: int) -> CodeFamily:
   """The family of an m × n code."""
+  if VERY_LOW_RATE_MIN_CHECKS <= m < VERY_LOW_RATE * n:
+    return VERY_LOW_RATE_CODES
   return LOW_RATE_CODES if m < LOW_RATE * n else CODES
 
 
@@ -248,14 +266,14 @@ def num_checks(n: int, est_bits: float, std_bits: float = 0.0) -> int:
   """Syndrome bits sent first for a plane of n bits whose rate (given the
   decoder's y) has mean est_bits and standard deviation std_bits: the code
   family's gap·e + spread·√e above the rate, DEVIATIONS standard deviations
-  of the rate, and MIN_CHECKS; LOW_RATE_CODES' fit if it gives m below
-  LOW_RATE·n, else CODES'."""
-  def first(family):
-    return int(np.ceil((1 + family.gap) * est_bits
-                       + family.spread * np.sqrt(est_bits)
-                       + DEVIATIONS * std_bits + MIN_CHECKS))
-  m = first(LOW_RATE_CODES)
-  return m if code_family(n, m) is LOW_RATE_CODES else first(CODES)
+  of the rate, and MIN_CHECKS; the fit of the first of FAMILIES whose m
+  gets its own codes (`code_family`), the largest m if none does."""
+  ms = [int(np.ceil((1 + family.gap) * est_bits
+                    + family.spread * np.sqrt(est_bits)
+                    + DEVIATIONS * std_bits + MIN_CHECKS))
+        for family in FAMILIES]
+  return next((m for m, family in zip(ms, FAMILIES)
+               if code_family(n, m) is family), max(ms))
 
 
 def plane_costs(bits: np.ndarray, p_one: np.ndarray) -> np.ndarray:

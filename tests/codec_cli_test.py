@@ -114,6 +114,20 @@ class CodecCliTest(absltest.TestCase):
         self.assertAlmostEqual(row["na_gap"],
                                row["na_bits"] / row["est_bits"] - 1)
 
+  def test_bench_runs_the_grid_points_asked_for(self):
+    out = self._path("one.jsonl")
+    _run("bench", f"--workdir={self.workdir}", "--arm=gaussian_conditional",
+         "--num_samples=300", "--sw_samples=300", "--sw_block=300",
+         "--bench_lmbdas=1", f"--bench_output={out}")
+    model = codec.load(self.workdir, "gaussian_conditional", 1)
+    rows = [json.loads(l) for l in open(out)]
+    self.assertEqual([(r["lmbda"], r["mode"]) for r in rows],
+                     [(model.lmbda, "conditional"),
+                      (model.lmbda, "slepian_wolf")])
+    with self.assertRaisesRegex(SystemExit, r"grid points \[2\] .* 0 to 1"):
+      _run("bench", f"--workdir={self.workdir}", "--arm=gaussian_conditional",
+           "--bench_lmbdas=0,2")
+
   def test_thresholds_bracket_each_plane(self):
     out = self._path("thresholds.jsonl")
     _run("thresholds", f"--workdir={self.workdir}", "--arm=gaussian_conditional",

@@ -47,7 +47,8 @@ class SlepianWolfTest(parameterized.TestCase):
   @parameterized.parameters((1000, 300, 2, "aff881c61fd1d1e2"),
                             (2000, 150, 0, "e6c77b43d14f7460"),
                             (1000, 900, 1, "05517471c63c2bd4"),
-                            (10000, 1150, 0, "e0b746d7b7b4d073"))
+                            (10000, 1150, 0, "e0b746d7b7b4d073"),
+                            (20000, 2500, 0, "61e7f9c931850694"))
   def test_matrices_are_part_of_the_file_format(self, n, m, plane, digest):
     # Both ends rebuild each code from (n, m, plane): a change to
     # parity_check_matrix makes the .ndc files written before it undecodable,
@@ -58,14 +59,35 @@ class SlepianWolfTest(parameterized.TestCase):
     self.assertEqual(hashlib.sha256(np.stack([r[order], c[order]]).astype(
         "<i8").tobytes()).hexdigest()[:16], digest)
 
-  @parameterized.parameters((1000, 300), (1000, 900), (2000, 150))
+  @parameterized.parameters((800.0, sw.LOW_RATE_CODES),
+                            (2500.0, sw.VERY_LOW_RATE_CODES),
+                            (5000.0, sw.LOW_RATE_CODES), (12000.0, sw.CODES))
+  def test_first_rate_uses_the_fit_of_its_own_family(self, e, family):
+    n = 20_000
+    m = sw.num_checks(n, e)
+    self.assertIs(sw.code_family(n, m), family)
+    self.assertEqual(m, int(np.ceil((1 + family.gap) * e + family.spread
+                                    * np.sqrt(e) + sw.MIN_CHECKS)))
+
+  def test_first_rate_is_never_below_the_fit_of_the_code_it_gets(self):
+    def fit(family, e):
+      return int(np.ceil((1 + family.gap) * e + family.spread * np.sqrt(e)
+                         + sw.MIN_CHECKS))
+    for n in (10_000, 20_000, 100_000):
+      for e in np.geomspace(1.0, 0.9 * n, 4000):  # hits the max(m) cases
+        m = sw.num_checks(n, e)
+        self.assertGreaterEqual(m, fit(sw.code_family(n, m), e), (n, e))
+
+  @parameterized.parameters((1000, 300), (1000, 900), (2000, 150),
+                            (20000, 2500))
   def test_matrix_structure(self, n, m):
     h = sw.parity_check_matrix(n, m, 0)
     col_deg = np.asarray(h.sum(axis=0)).ravel()
     row_deg = np.asarray(h.sum(axis=1)).ravel()
     # m − 1 staircase columns of degree 2, the others of the rate's degrees
     family = sw.code_family(n, m)
-    self.assertIs(family, sw.LOW_RATE_CODES if m < n / 3 else sw.CODES)
+    self.assertIs(family, sw.VERY_LOW_RATE_CODES if 2000 <= m < 0.15 * n
+                  else sw.LOW_RATE_CODES if m < n / 3 else sw.CODES)
     degrees = family.degrees
     self.assertEqual((col_deg == 2).sum(), m - 1)
     self.assertEqual(set(col_deg[col_deg != 2]), {d for d, _ in degrees})

@@ -113,12 +113,19 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
 
 
 def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
-        sw_block: int = codec.SW_BLOCK, seed: int = 2024) -> list[dict]:
-  """Rows for every λ of each arm and every mode of its rate model."""
+        sw_block: int = codec.SW_BLOCK, seed: int = 2024,
+        lmbda_indices: list[int] | None = None) -> list[dict]:
+  """Rows for every λ of each arm (or its grid points `lmbda_indices`) and
+  every mode of its rate model."""
   rows = []
   for arm in arms:
     _, _, lmbdas, _ = experiment.load_arm(workdir, arm)
-    for i in range(len(lmbdas)):
+    picked = range(len(lmbdas)) if lmbda_indices is None else lmbda_indices
+    bad = [i for i in picked if not 0 <= i < len(lmbdas)]
+    if bad:
+      raise ValueError(f"grid points {bad} are not in arm {arm!r}; allowed: "
+                       f"0 to {len(lmbdas) - 1}")
+    for i in picked:
       model = codec.load(workdir, arm, i)
       x, y = (np.asarray(a) for a in model.trainer.source.sample(
           jax.random.key(seed), max(num_samples, sw_samples)))
