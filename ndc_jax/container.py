@@ -29,9 +29,9 @@ import numpy as np
 
 MAGIC = b"NDCJ"
 # 3: Slepian-Wolf codes of 2000 <= m < 0.15·N syndrome bits from
-# slepian_wolf.VERY_LOW_RATE_CODES (2: LOW_RATE_CODES). 2: Slepian-Wolf labels from side information
-# drawn by NumPy's legacy RandomState (1: by JAX's generator, whose stream can
-# change with JAX).
+# slepian_wolf.VERY_LOW_RATE_CODES (2: LOW_RATE_CODES).
+# 2: Slepian-Wolf labels from side information drawn by NumPy's legacy
+# RandomState (1: by JAX's generator, whose stream can change with JAX).
 VERSION = 3
 MODES = ("marginal", "conditional", "slepian_wolf")
 RATE_MODELS = ("marginal", "conditional")
