@@ -28,7 +28,7 @@ import numpy as np
 from absl import app, flags
 
 from experiments.benchmarks import codec_bench, sw_threshold
-from ndc_jax import codec, experiment, results
+from ndc_jax import codec, results
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained models (see main).")
 _ARM = flags.DEFINE_string("arm", None, "Arm of the workdir; for bench a comma"
@@ -103,8 +103,6 @@ def _bench():
   else:
     with open(os.path.join(_WORKDIR.value, "config.json")) as f:
       arms = list(json.load(f)["config"]["arms"])
-  for arm in arms:
-    experiment.load_arm(_WORKDIR.value, arm)  # fail early on a bad name
   try:
     picked = [int(i) for i in _BENCH_LMBDAS.value] or None
   except ValueError:

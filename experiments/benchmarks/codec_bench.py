@@ -116,15 +116,19 @@ def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
         sw_block: int = codec.SW_BLOCK, seed: int = 2024,
         lmbda_indices: list[int] | None = None) -> list[dict]:
   """Rows for every λ of each arm (or its grid points `lmbda_indices`) and
-  every mode of its rate model."""
-  rows = []
+  every mode of its rate model. Bad arm names and grid points raise
+  ValueError before any arm is benchmarked."""
+  grids = []
   for arm in arms:
-    _, _, lmbdas, _ = experiment.load_arm(workdir, arm)
-    picked = range(len(lmbdas)) if lmbda_indices is None else lmbda_indices
-    bad = [i for i in picked if not 0 <= i < len(lmbdas)]
+    size = len(experiment.load_arm(workdir, arm)[2])
+    picked = range(size) if lmbda_indices is None else lmbda_indices
+    bad = [i for i in picked if not 0 <= i < size]
     if bad:
       raise ValueError(f"grid points {bad} are not in arm {arm!r}; allowed: "
-                       f"0 to {len(lmbdas) - 1}")
+                       f"0 to {size - 1}")
+    grids.append((arm, picked))
+  rows = []
+  for arm, picked in grids:
     for i in picked:
       model = codec.load(workdir, arm, i)
       x, y = (np.asarray(a) for a in model.trainer.source.sample(
