@@ -136,12 +136,19 @@ def make_model(trainer, params, lmbda: float) -> Model:
                fns, table, priors, pieces, labels)
 
 
+def check_grid_points(arm: str, lmbdas, indices) -> None:
+  """Raises ValueError naming the grid points in `indices` (ints) that `arm`,
+  whose grid has the λ values `lmbdas` [M], lacks."""
+  bad = [i for i in indices if not 0 <= i < len(lmbdas)]
+  if bad:
+    raise ValueError(f"grid points {bad} are not in arm {arm!r}; allowed: 0 "
+                     f"to {len(lmbdas) - 1} (λ = {np.asarray(lmbdas).tolist()})")
+
+
 def load(workdir: str, arm: str, lmbda_index: int) -> Model:
   """The model of grid point `lmbda_index` of `arm` trained in `workdir`."""
   trainer, params, lmbdas, _ = experiment.load_arm(workdir, arm)
-  if not 0 <= lmbda_index < len(lmbdas):
-    raise ValueError(f"lmbda_index={lmbda_index} is out of range; {arm} has "
-                     f"{len(lmbdas)} grid points (λ = {list(lmbdas)})")
+  check_grid_points(arm, lmbdas, [lmbda_index])
   return make_model(trainer, jax.tree.map(lambda a: a[lmbda_index], params),
                     lmbdas[lmbda_index])
 

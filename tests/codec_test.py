@@ -251,6 +251,14 @@ class BadInputTest(parameterized.TestCase):
       with self.assertRaisesRegex(ValueError, r"integers in \[0, 16\)"):
         codec.reconstruct(model, np.asarray(bad), y)
 
+  def test_grid_points_outside_the_arm(self):
+    lmbdas = np.asarray([100.0, 300.0], np.float32)
+    codec.check_grid_points("arm", lmbdas, [0, 1])
+    with self.assertRaisesRegex(ValueError, r"grid points \[2, -1\] are not in "
+                                r"arm 'arm'; allowed: 0 to 1 \(λ = \[100.0, "
+                                r"300.0\]\)"):
+      codec.check_grid_points("arm", lmbdas, [0, 2, -1])
+
   def test_empty_input_and_bad_modes(self):
     with self.assertRaisesRegex(ValueError, "empty"):
       codec.compress(self.model, np.zeros((0, 1)), "slepian_wolf")

@@ -120,12 +120,9 @@ def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
   ValueError before any arm is benchmarked."""
   grids = []
   for arm in arms:
-    size = len(experiment.load_arm(workdir, arm)[2])
-    picked = range(size) if lmbda_indices is None else lmbda_indices
-    bad = [i for i in picked if not 0 <= i < size]
-    if bad:
-      raise ValueError(f"grid points {bad} are not in arm {arm!r}; allowed: "
-                       f"0 to {size - 1}")
+    lmbdas = experiment.load_arm(workdir, arm)[2]
+    picked = range(len(lmbdas)) if lmbda_indices is None else lmbda_indices
+    codec.check_grid_points(arm, lmbdas, picked)
     grids.append((arm, picked))
   rows = []
   for arm, picked in grids:
