@@ -28,7 +28,8 @@ import numpy as np
 from absl import app, flags
 
 from experiments.benchmarks import codec_bench, sw_threshold
-from ndc_jax import codec, results
+from ndc_jax.codec import api as codec
+from ndc_jax.core import results
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained models (see main).")
 _ARM = flags.DEFINE_string("arm", None, "Arm of the workdir; for bench a comma"

@@ -7,7 +7,7 @@
 from absl import flags
 from jax.sharding import Mesh
 
-from ndc_jax import sharding
+from ndc_jax.core import sharding
 
 CPU_DEVICES = flags.DEFINE_integer(
     "cpu_devices", 0, "XLA devices the host CPU is split into, so that a "

@@ -4,15 +4,14 @@
       --workdir=runs/wyner_ziv
   python -m experiments.main --config=experiments/configs/multisource_gaussian.py \
       --workdir=runs/multisource_gaussian
-
   python -m experiments.main --config=experiments/configs/stereo_middlebury.py \
       --workdir=runs/stereo_middlebury
 
-A config with a `data` section runs the real-data job, one whose arms have
-`kind = "multisource"` the multi-source job, any other the Wyner-Ziv job. `--mesh` lays the sweep over devices; `--distributed` joins a
-multi-host job first (only process 0 writes results). On a CPU
+The config's required field `job` names the job that runs it (a key of
+`ndc_jax.jobs.JOBS`). `--mesh` lays the sweep over devices; `--distributed`
+joins a multi-host job first (only process 0 writes results). On a CPU
 `--cpu_devices=-1` makes each core a device, so a small-batch sweep's shares
-train at once.
+train at once. The console script `ndc train` runs the same function.
 """
 
 import jax
@@ -20,8 +19,8 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import device_flags
-from ndc_jax import (experiment, multisource_experiment, realdata_experiment,
-                     sharding)
+from ndc_jax import jobs
+from ndc_jax.core import sharding
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (with an optional :arg).",
@@ -42,23 +41,16 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
+  config = _CONFIG.value
+  job = jobs.get(config)  # an unknown job fails before any device set-up
   device_flags.split_cpu()
   if _DISTRIBUTED.value:
     sharding.distributed_init(_COORDINATOR.value, _NUM_PROCESSES.value,
                               _PROCESS_ID.value)
-  config, mesh = _CONFIG.value, device_flags.mesh()
-  if "data" in config:
-    rows = realdata_experiment.train_and_evaluate(config, _WORKDIR.value,
-                                                  mesh=mesh)
-    table = realdata_experiment.format_table(rows, config.claim.metric)
-  else:
-    job = (multisource_experiment if any(
-        a.get("kind") == "multisource" for a in config.arms.values())
-           else experiment)
-    rows = job.train_and_evaluate(config, _WORKDIR.value, mesh=mesh)
-    table = job.format_table(rows)
+  rows = job.train_and_evaluate(config, _WORKDIR.value,
+                                mesh=device_flags.mesh())
   if jax.process_index() == 0:
-    print(table)
+    print(job.format_table(rows, config))
     print(f"results written to {_WORKDIR.value}")
 
 

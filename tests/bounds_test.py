@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import bounds
+from ndc_jax.theory import bounds
 
 
 class BoundsTest(parameterized.TestCase):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import bounds
+from ndc_jax.theory import bounds
 
 
 def _berger_tung_bits(d1, d2, rho, grid=200_001):

@@ -11,7 +11,9 @@ from absl.testing import absltest
 
 from experiments import codec_main
 from experiments.configs import wyner_ziv
-from ndc_jax import codec, results, train
+from ndc_jax.codec import api as codec
+from ndc_jax.core import results
+from ndc_jax.wyner_ziv import train
 
 
 def _run(*args):
@@ -28,7 +30,7 @@ class CodecCliTest(absltest.TestCase):
     super().setUpClass()
     cls.tmp = tempfile.TemporaryDirectory()
     cls.dir = cls.tmp.name
-    # A workdir as `experiment.train_and_evaluate` leaves it (config.json and
+    # A workdir as `wyner_ziv.job.train_and_evaluate` leaves it (config.json and
     # params/<arm>.npz), with untrained parameters: training is not tested here.
     config = wyner_ziv.get_config("quick")
     arm = config.arms.gaussian_conditional
@@ -43,7 +45,7 @@ class CodecCliTest(absltest.TestCase):
     results.save_tree(
         os.path.join(cls.workdir, "params", "gaussian_conditional.npz"),
         jax.vmap(trainer.compressor.init)(jax.vmap(jax.random.key)(seeds)),
-        lmbdas=lmbdas, seeds=seeds)
+        lmbda=lmbdas, seeds=seeds)
     x, y = trainer.source.sample(jax.random.key(7), 800)
     cls.x, cls.y = np.asarray(x), np.asarray(y)
     np.save(os.path.join(cls.dir, "x.npy"), cls.x)

@@ -12,8 +12,12 @@ from absl.testing import absltest, parameterized
 from hypothesis import given, settings, strategies as st
 
 from experiments.configs import wyner_ziv
-from ndc_jax import (codec, container, encoder_table, integer_prior,
-                     prior_table, train)
+from ndc_jax.codec import api as codec
+from ndc_jax.codec import container
+from ndc_jax.codec.tables import encoder as encoder_table
+from ndc_jax.codec import integer_prior
+from ndc_jax.codec.tables import prior as prior_table
+from ndc_jax.wyner_ziv import train
 
 N = 3000
 _MODELS = {}
@@ -27,12 +31,13 @@ def _model(rate_model="conditional", dim=1, seed=0):
     cfg.model.rate_model, cfg.source.dim = rate_model, dim
     trainer = train.make_train(cfg)
     params = trainer.compressor.init(jax.random.key(seed))
-    _MODELS[key] = codec.make_model(trainer, params, 10.0)
+    _MODELS[key] = codec.make_model(trainer.compressor, trainer.source,
+                                    params, 10.0)
   return _MODELS[key]
 
 
 def _data(model, n=N, seed=1):
-  x, y = model.trainer.source.sample(jax.random.key(seed), n)
+  x, y = model.source.sample(jax.random.key(seed), n)
   return np.asarray(x), np.asarray(y)
 
 
@@ -67,14 +72,14 @@ class IntegerPriorTest(parameterized.TestCase):
     z = model.prior_mlp.logits(y)
     np.testing.assert_array_equal(z, np.rint(z))  # integers
     np.testing.assert_array_equal(z[100:101], model.prior_mlp.logits(y[100:101]))
-    comp = model.trainer.compressor
+    comp = model.compressor
     for fn in (comp.prior_logits, jax.jit(comp.prior_logits)):
       np.testing.assert_allclose(z * 2.0**-integer_prior.FRAC_BITS,
                                  fn(model.params, jnp.asarray(y)), atol=1e-3)
 
   def test_marginal_pmf_does_not_depend_on_jit(self):
     model = _model("marginal")
-    comp = model.trainer.compressor
+    comp = model.compressor
     y = jnp.zeros((1, 1))
     for fn in (comp.prior_logits, jax.jit(comp.prior_logits)):
       np.testing.assert_array_equal(
@@ -99,7 +104,7 @@ class RoundTripTest(parameterized.TestCase):
     x_hat = codec.decompress(model, data, y)
     chex.assert_shape(x_hat, (N, dim))
     np.testing.assert_array_equal(x_hat, codec.reconstruct(model, u, y))
-    direct = model.trainer.compressor.decode(
+    direct = model.compressor.decode(
         model.params, jax.nn.one_hot(info["u"], model.num_indices), y)
     np.testing.assert_allclose(x_hat, direct, atol=1e-5)
 

@@ -4,7 +4,9 @@ import numpy as np
 from absl.testing import absltest, parameterized
 from flax import nnx
 
-from ndc_jax import decoder_table, models
+from ndc_jax.codec.tables import decoder as decoder_table
+from ndc_jax.core import nets
+from ndc_jax.wyner_ziv import models
 
 K = 8
 
@@ -23,7 +25,7 @@ def _float64_decoder(kernels, biases, skip, u, y):
   """The decoder evaluated in float64, a plain forward pass: u [N], y [N]."""
   h = kernels[0][u].astype(np.float64) + np.outer(y, kernels[0][K]) + biases[0]
   for w, b in zip(kernels[1:], biases[1:]):
-    h = np.where(h > 0, h, models.LEAKY_SLOPE * h) @ w.astype(np.float64) + b
+    h = np.where(h > 0, h, nets.LEAKY_SLOPE * h) @ w.astype(np.float64) + b
   return skip * y + h[:, 0]
 
 

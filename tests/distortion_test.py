@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest
 
-from ndc_jax import distortion
+from ndc_jax.wyner_ziv import distortion
 
 
 class DistortionTest(chex.TestCase):

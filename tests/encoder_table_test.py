@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import encoder_table
+from ndc_jax.codec.tables import encoder as encoder_table
 
 # Cells of very different widths, two of them one float32 ulp wide, and a
 # label that comes back (3 ... 3): what a learned argmax can look like.

@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest
 
-from ndc_jax import evaluate
+from ndc_jax.wyner_ziv import evaluate
 
 
 class CountIntervalsTest(absltest.TestCase):

@@ -13,7 +13,10 @@ import numpy as np
 from absl.testing import absltest
 
 from experiments.configs import common, wyner_ziv
-from ndc_jax import experiment, results
+from ndc_jax import jobs
+from ndc_jax.core import results, runner
+from ndc_jax.wyner_ziv import job as experiment
+from ndc_jax.wyner_ziv import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +28,7 @@ def tiny_config(**train_kw):
   arm.model.update(num_indices=8, encoder_hidden=(16,), decoder_hidden=(16,),
                    prior_hidden=(16,))
   arm.eval.num_samples = 2048
-  return ml_collections.ConfigDict({"arms": {"g": arm}})
+  return ml_collections.ConfigDict({"job": "wyner_ziv", "arms": {"g": arm}})
 
 
 class ExperimentTest(absltest.TestCase):
@@ -52,11 +55,12 @@ class ExperimentTest(absltest.TestCase):
     config = wyner_ziv.get_config("quick")
     self.assertLen(rows, sum(len(a.sweep.lmbdas) for a in config.arms.values()))
     self.assertEqual(set(rows[0]), set(experiment.RD_COLUMNS))
-    trainer, params, lmbdas, _ = experiment.load_arm(workdir, "laplace_marginal")
-    self.assertEqual(trainer.source.name, "signed_laplace")
-    self.assertLen(lmbdas, 3)
+    arm = jobs.load_arm(workdir, "laplace_marginal")
+    self.assertEqual(arm.source.name, "signed_laplace")
+    self.assertLen(arm.lmbdas, 3)
     with np.load(os.path.join(workdir, "params/laplace_marginal.npz")) as f:
-      np.testing.assert_array_equal(jax.tree.leaves(params)[0], f["leaf_00000"])
+      np.testing.assert_array_equal(jax.tree.leaves(arm.params)[0],
+                                    f["leaf_00000"])
 
   def test_resume_after_interruption_gives_the_same_numbers(self):
     straight, interrupted = tempfile.mkdtemp(), tempfile.mkdtemp()
@@ -94,6 +98,35 @@ class ExperimentTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "another config"):
       experiment.train_and_evaluate(tiny_config(), workdir)
 
+  def test_parameters_of_another_grid_are_refused(self):
+    # config.json deleted, λ changed: the saved models are of the old λ.
+    workdir = tempfile.mkdtemp()
+    experiment.train_and_evaluate(tiny_config(), workdir)
+    os.remove(os.path.join(workdir, "config.json"))
+    config = tiny_config()
+    config.arms.g.sweep.lmbdas = (30.0, 3000.0)
+    with self.assertRaisesRegex(ValueError, r"g\.npz holds a model trained on "
+                                r"lmbda=\[300\.0, 3000\.0\].*\[30\.0, 3000\.0\]"):
+      experiment.train_and_evaluate(config, workdir)
+
+  def test_checkpoint_of_another_grid_is_refused(self):
+    workdir = tempfile.mkdtemp()
+    real_save = results.save_tree
+
+    def save_then_die(*args, **kw):
+      real_save(*args, **kw)
+      raise KeyboardInterrupt  # stop after the first checkpoint
+
+    with mock.patch.object(results, "save_tree", save_then_die):
+      with self.assertRaises(KeyboardInterrupt):
+        experiment.train_and_evaluate(tiny_config(), workdir)
+    os.remove(os.path.join(workdir, "config.json"))
+    config = tiny_config()
+    config.arms.g.sweep.seeds = (5,)
+    with self.assertRaisesRegex(ValueError, r"checkpoints/g\.npz holds a model "
+                                r"trained on seeds=\[0, 0\]"):
+      experiment.train_and_evaluate(config, workdir)
+
   def test_bad_arm_is_named(self):
     config = tiny_config()
     config.arms.g.model.num_indices = 1
@@ -106,7 +139,7 @@ class ExperimentTest(absltest.TestCase):
     arm = paper.arms.gaussian_marginal
     self.assertEqual((arm.train.num_steps, arm.train.warmup_steps),
                      (200_000, 30_000))
-    experiment.build(paper)  # valid: builds every trainer
+    runner.build(paper, train.make_train)  # valid: builds every trainer
     with self.assertRaisesRegex(ValueError, "quick and paper exclude"):
       wyner_ziv.get_config("quick,paper")
     with self.assertRaisesRegex(ValueError, "'fast' is unknown; allowed: "

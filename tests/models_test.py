@@ -8,7 +8,9 @@ from absl.testing import absltest, parameterized
 from flax import nnx
 
 from experiments.configs import common
-from ndc_jax import compressor, models, sources
+from ndc_jax.wyner_ziv import compressor
+from ndc_jax.wyner_ziv import models
+from ndc_jax.wyner_ziv import sources
 
 
 class CodebookHeadTest(chex.TestCase):

@@ -3,7 +3,7 @@
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import prior_table
+from ndc_jax.codec.tables import prior as prior_table
 
 
 def _prior(y):

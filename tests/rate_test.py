@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest
 
-from ndc_jax import rate
+from ndc_jax.wyner_ziv import rate
 
 
 class RateTest(chex.TestCase):

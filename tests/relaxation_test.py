@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import relaxation
+from ndc_jax.wyner_ziv import relaxation
 
 
 class RelaxationTest(chex.TestCase):

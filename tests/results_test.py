@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from absl.testing import absltest
 
-from ndc_jax import results
+from ndc_jax.core import results
 
 
 class ResultsTest(absltest.TestCase):

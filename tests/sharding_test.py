@@ -20,7 +20,8 @@ import jax
 import numpy as np
 
 from experiments.configs import wyner_ziv
-from ndc_jax import sharding, train
+from ndc_jax.core import sharding
+from ndc_jax.wyner_ziv import train
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,7 +29,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SWEEP_CHECK = """
 import chex, jax, numpy as np
 from experiments.configs import wyner_ziv
-from ndc_jax import sharding, train
+from ndc_jax.core import sharding
+from ndc_jax.wyner_ziv import train
 
 assert jax.device_count() == 8, jax.devices()
 cfg = wyner_ziv.get_config("quick").arms.gaussian_conditional
@@ -125,7 +127,7 @@ print("sweep check ok")
 # One of 2 processes, 4 fake devices each: a padded sweep of 6 over 8 devices.
 _HOSTS_CHECK = """
 import sys, jax, numpy as np
-from ndc_jax import sharding
+from ndc_jax.core import sharding
 
 pid, port = int(sys.argv[1]), sys.argv[2]
 assert sharding.distributed_init(f"localhost:{port}", 2, pid) == (pid, 2)
@@ -150,7 +152,7 @@ print("hosts check ok", pid)
 # split_cpu before any JAX operation: argv[1] devices asked, argv[2] wanted.
 _SPLIT_CHECK = """
 import sys, jax
-from ndc_jax import sharding
+from ndc_jax.core import sharding
 
 set_to = sharding.split_cpu(int(sys.argv[1]))
 assert (set_to, jax.device_count()) == (int(sys.argv[2]), int(sys.argv[3])), (

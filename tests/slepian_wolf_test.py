@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from ndc_jax import slepian_wolf as sw
+from ndc_jax.codec import slepian_wolf as sw
 
 K = 16
 

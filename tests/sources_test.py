@@ -7,7 +7,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from experiments.configs import common
-from ndc_jax import sources
+from ndc_jax.wyner_ziv import sources
 
 
 def _cfg(**kw):

@@ -7,7 +7,8 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from experiments.configs import common
-from ndc_jax import evaluate, train
+from ndc_jax.wyner_ziv import evaluate
+from ndc_jax.wyner_ziv import train
 
 
 def tiny(rate_model="conditional", encoder="learned", steps=40, **train_kw):

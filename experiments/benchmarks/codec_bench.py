@@ -33,7 +33,11 @@ import time
 import jax
 import numpy as np
 
-from ndc_jax import bounds, codec, experiment, slepian_wolf
+from ndc_jax import jobs
+from ndc_jax.codec import api as codec
+from ndc_jax.codec import slepian_wolf
+from ndc_jax.core import tables
+from ndc_jax.theory import bounds
 
 COLUMNS = ("arm", "lmbda", "mode", "est_bits", "meas_bits", "rel_gap",
            "file_bits", "file_gap",
@@ -83,8 +87,8 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
       fails += 1
   ok = u_dec >= 0
   x_hat, t_rec = _timed(codec.reconstruct, model, np.where(ok, u_dec, 0), y)
-  src = model.trainer.source
-  dist = float(np.asarray(model.trainer.compressor.distortion(
+  src = model.source
+  dist = float(np.asarray(model.compressor.distortion(
       x[ok], x_hat[ok])).mean()) if ok.any() else float("nan")
   costs = codec.information_bits(model, u, y)
   est = float(costs.mean())
@@ -120,7 +124,7 @@ def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
   ValueError before any arm is benchmarked."""
   grids = []
   for arm in arms:
-    lmbdas = experiment.load_arm(workdir, arm)[2]
+    lmbdas = jobs.load_arm(workdir, arm).lmbdas
     picked = range(len(lmbdas)) if lmbda_indices is None else lmbda_indices
     codec.check_grid_points(arm, lmbdas, picked)
     grids.append((arm, picked))
@@ -128,7 +132,7 @@ def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
   for arm, picked in grids:
     for i in picked:
       model = codec.load(workdir, arm, i)
-      x, y = (np.asarray(a) for a in model.trainer.source.sample(
+      x, y = (np.asarray(a) for a in model.source.sample(
           jax.random.key(seed), max(num_samples, sw_samples)))
       for mode in codec.MODES_OF[model.rate_model]:
         m = sw_samples if mode == "slepian_wolf" else num_samples
@@ -140,9 +144,5 @@ def run(workdir: str, arms: list[str], num_samples: int, sw_samples: int,
 
 def format_table(rows: list[dict], header: bool = True) -> str:
   """Fixed-width text; bits per scalar sample, MSE, million indices/s."""
-  cols = ("arm", "samples") + COLUMNS[1:]
-  lines = [" ".join(f"{c:>14}" for c in cols)] if header else []
-  for r in rows:
-    lines.append(" ".join(f"{r[c]:>14.4g}" if isinstance(r[c], float)
-                          else f"{r[c]!s:>14}" for c in cols))
-  return "\n".join(lines)
+  return tables.format_table(rows, ("arm", "samples") + COLUMNS[1:], 14,
+                             header)

@@ -21,7 +21,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from experiments import device_flags
-from ndc_jax import multisource_experiment
+from ndc_jax.multisource import job as multisource_job
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/multisource_gaussian.py",
@@ -41,7 +41,7 @@ def _line(r, label):
 def main(argv):
   del argv
   device_flags.split_cpu()
-  rows = multisource_experiment.train_and_evaluate(
+  rows = multisource_job.train_and_evaluate(
       _CONFIG.value, _WORKDIR.value, mesh=device_flags.mesh())
   print("bits per sample pair; D = MSE per source (operational decoder)")
   for lmbda in sorted({r["lmbda"] for r in rows}):

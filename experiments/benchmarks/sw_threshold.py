@@ -20,7 +20,9 @@ measurements.
 import jax
 import numpy as np
 
-from ndc_jax import codec, experiment, slepian_wolf
+from ndc_jax import jobs
+from ndc_jax.codec import api as codec
+from ndc_jax.codec import slepian_wolf
 
 COLUMNS = ("grid", "lmbda", "block", "plane", "info_bits", "thr_checks", "thr_ratio",
            "first")
@@ -52,12 +54,12 @@ def run(workdir: str, arm: str, samples: int, block: int = codec.SW_BLOCK,
         seed: int = 2024) -> list[dict]:
   """Rows for every grid point (λ, seed) of `arm` on `samples` test pairs in
   blocks of `block` indices, printed as they come."""
-  _, _, lmbdas, _ = experiment.load_arm(workdir, arm)
+  lmbdas = jobs.load_arm(workdir, arm).lmbdas
   print(format_rows([]), flush=True)
   rows = []
   for i in range(len(lmbdas)):
     model = codec.load(workdir, arm, i)
-    x, y = (np.asarray(a) for a in model.trainer.source.sample(
+    x, y = (np.asarray(a) for a in model.source.sample(
         jax.random.key(seed), samples))
     for b, start in enumerate(range(0, samples, block)):
       new = [{"grid": i, **r, "block": b} for r in plane_thresholds(

@@ -42,7 +42,8 @@ from absl import app, flags
 
 from experiments import device_flags
 from experiments.configs import wyner_ziv
-from ndc_jax import sharding, train
+from ndc_jax.core import sharding
+from ndc_jax.wyner_ziv import train
 
 _BATCH = flags.DEFINE_list("batch_sizes", ["64", "128", "1024"],
                            "Training batch sizes.")

@@ -22,7 +22,6 @@ def arm(estimator: str = "infonce", update: str = "alternating",
         critic: str = "separable") -> ml_collections.ConfigDict:
   """One multi-source sweep: source, model, training, λ × β_MI × seed grid."""
   c = ml_collections.ConfigDict()
-  c.kind = "multisource"
   c.source = ml_collections.ConfigDict(dict(
       name="gaussian", num_sources=2, dim=2, rho=0.8, var=1.0))
   c.model = ml_collections.ConfigDict(dict(
@@ -44,6 +43,7 @@ def arm(estimator: str = "infonce", update: str = "alternating",
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = common.parse_arg(arg, quick=False)
   config = ml_collections.ConfigDict()
+  config.job = "multisource"
   config.arms = ml_collections.ConfigDict({
       "infonce_alternating": arm("infonce", "alternating"),
       "infonce_joint": arm("infonce", "joint"),

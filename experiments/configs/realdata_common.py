@@ -2,10 +2,9 @@
 
 A real-data config holds `data` (the loader's fields), `protocol` (``split``
 80/10/10 or ``kfold`` with `folds`), `arms` (multi-source sweeps as in
-`multisource_gaussian`; their `source` field is unused: the data set is the
-source), `eval` (latency repeats, figure examples, optional Fréchet feature
-function) and `claim` (the design document's target, checked in
-summary.json). Rates are in bits per dimension, so λ is per unit squared
+`multisource_gaussian`, without a `source`: the data set is the source),
+`eval` (latency repeats, figure examples, optional Fréchet feature function)
+and `claim` (the target rate and metric, checked in summary.json). Rates are in bits per dimension, so λ is per unit squared
 error of the normalised data (per-channel z-scores of the train split).
 """
 
@@ -22,6 +21,7 @@ def arms(latent_dim: int, hidden: tuple, lmbdas: tuple, betas=(-0.5, 0.0, 0.5),
   for est in estimators:
     c = multisource_gaussian.arm(est, "alternating",
                                  "separable" if est == "infonce" else "mlp")
+    del c["source"]  # the data set is the source
     c.model.latent_dim = latent_dim
     c.model.encoder_hidden = c.model.decoder_hidden = tuple(hidden)
     c.train.num_steps, c.train.chunk_steps = num_steps, num_steps // 3
@@ -55,6 +55,7 @@ def base(arg: str | None, data: dict, claim: dict, latent_dim: int,
   cross-validation (e.g. `--config=...py:quick,kfold`)."""
   a = common.parse_arg(arg, quick=False, kfold=False, folds=5)
   config = ml_collections.ConfigDict()
+  config.job = "realdata"
   config.data = ml_collections.ConfigDict(dict(fractions=(0.8, 0.1, 0.1),
                                                **data))
   config.protocol = ml_collections.ConfigDict(dict(

@@ -27,6 +27,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if a.quick and a.paper:
     raise ValueError("config arguments quick and paper exclude each other")
   config = ml_collections.ConfigDict()
+  config.job = "wyner_ziv"
   conditional = common.arm("gaussian", "conditional",
                            (30., 100., 300., 1e3, 3e3))
   conditional.model.encoder_head = "codebook"

