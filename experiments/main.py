@@ -41,6 +41,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
+  if not _WORKDIR.value.strip():
+    raise app.UsageError(f"--workdir={_WORKDIR.value!r} is empty; give a "
+                         "folder for the results")
   config = _CONFIG.value
   job = jobs.get(config)  # an unknown job fails before any device set-up
   device_flags.split_cpu()

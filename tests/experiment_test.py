@@ -62,6 +62,31 @@ class ExperimentTest(absltest.TestCase):
       np.testing.assert_array_equal(jax.tree.leaves(arm.params)[0],
                                     f["leaf_00000"])
 
+  def test_job_registry_names_the_allowed_jobs(self):
+    self.assertIs(jobs.get(tiny_config()), experiment)
+    with self.assertRaisesRegex(ValueError, r"config.job=None is unknown; "
+                                r"allowed: \('multisource', 'realdata', "
+                                r"'wyner_ziv'\)"):
+      jobs.get(ml_collections.ConfigDict({"arms": {}}))
+
+  def test_console_script_dispatches_to_each_command(self):
+    def ndc(*args):
+      return subprocess.run([sys.executable, "-m", "experiments.cli", *args],
+                            cwd=ROOT, capture_output=True, text=True)
+    out = ndc("fit")
+    self.assertNotEqual(out.returncode, 0)
+    self.assertIn("the ndc command='fit' is unknown; allowed: ('bench', "
+                  "'compress', 'decompress', 'thresholds', 'train')", out.stderr)
+    missing = os.path.join(tempfile.mkdtemp(), "none")
+    out = ndc("compress", f"--workdir={missing}", "--arm=a", "--lmbda_index=0",
+              "--mode=marginal", "--input=x.npy", "--output=x.ndc")
+    self.assertNotEqual(out.returncode, 0)
+    self.assertIn(f"{missing}/config.json does not exist", out.stderr)
+    out = ndc("train", "--config=experiments/configs/wyner_ziv.py",
+              "--workdir=")
+    self.assertNotEqual(out.returncode, 0)
+    self.assertIn("--workdir='' is empty", out.stderr)
+
   def test_resume_after_interruption_gives_the_same_numbers(self):
     straight, interrupted = tempfile.mkdtemp(), tempfile.mkdtemp()
     rows = experiment.train_and_evaluate(tiny_config(), straight)
