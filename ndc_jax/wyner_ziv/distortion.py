@@ -7,6 +7,8 @@ absolute error in units of x; `to_db` gives 10·log10 of a distortion.
 import jax
 import jax.numpy as jnp
 
+from ndc_jax.core import registry
+
 
 def squared_error(x: jax.Array, x_hat: jax.Array) -> jax.Array:
   """Mean squared error over the last axis (MSE per scalar sample)."""
@@ -23,10 +25,7 @@ DISTORTIONS = {"squared_error": squared_error, "absolute_error": absolute_error}
 
 def get(name: str):
   """The distortion function called `name` (a key of DISTORTIONS)."""
-  if name not in DISTORTIONS:
-    raise ValueError(f"distortion {name!r} is unknown; allowed: "
-                     f"{sorted(DISTORTIONS)}")
-  return DISTORTIONS[name]
+  return registry.lookup(DISTORTIONS, name, "model.distortion")
 
 
 def to_db(d: jax.typing.ArrayLike) -> jax.Array:

@@ -17,16 +17,16 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from ndc_jax.core import registry
 from ndc_jax.theory import bounds
 
-SOURCES = ("gaussian", "signed_laplace")
 
 
 class Source(NamedTuple):
   """A seeded (X, Y) sampler with its rate-distortion bounds.
 
   Attributes:
-    name: source name (one of SOURCES).
+    name: source name (a key of SOURCES).
     dim: block length n (scalars per sample).
     sample: (key, batch) -> (x [batch, n], y [batch, n]).
     sample_side_info: (key, x [B, n], num) -> y [num, B, n] drawn from p(y|x).
@@ -62,6 +62,9 @@ def _positive(cfg, field):
 
 
 def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
+  if cfg.direction not in bounds.DIRECTIONS:
+    raise ValueError(f"source.direction={cfg.direction!r} is unknown; "
+                     f"allowed: {bounds.DIRECTIONS}")
   var_x, var_n = _positive(cfg, "var_x"), _positive(cfg, "var_noise")
   direction, n = cfg.direction, cfg.dim
   var_x_y = bounds.gaussian_conditional_variance(var_x, var_n, direction)
@@ -122,16 +125,13 @@ def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
       bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5, y_std=1.0)
 
 
+SOURCES = {"gaussian": _gaussian, "signed_laplace": _signed_laplace}
+
+
 def make_source(cfg: ml_collections.ConfigDict) -> Source:
   """Builds the Source described by a `source` config (see configs)."""
-  if cfg.name not in SOURCES:
-    raise ValueError(f"source.name={cfg.name!r} is unknown; allowed: {SOURCES}")
+  build = registry.lookup(SOURCES, cfg.name, "source.name")
   if not (isinstance(cfg.dim, int) and cfg.dim >= 1):
     raise ValueError(f"source.dim={cfg.dim!r} is invalid; it must be an "
                      "integer >= 1")
-  if cfg.name == "gaussian":
-    if cfg.direction not in bounds.DIRECTIONS:
-      raise ValueError(f"source.direction={cfg.direction!r} is unknown; "
-                       f"allowed: {bounds.DIRECTIONS}")
-    return _gaussian(cfg)
-  return _signed_laplace(cfg)
+  return build(cfg)

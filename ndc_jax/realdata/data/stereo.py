@@ -308,9 +308,3 @@ def stereo_patches(pair: StereoPair,
       meta["invalid_disparity_fraction"] = float(1.0 - valid_p.mean())
     out[name] = MultiSourceData(sources, (shape, shape), meta, extras)
   return out
-
-
-def load_motorcycle_patches(patch_size: int = 32, color: bool = False,
-                            **kwargs) -> dict[str, MultiSourceData]:
-  """`stereo_patches(load_motorcycle(), ...)`: the shipped pair, split."""
-  return stereo_patches(load_motorcycle(), patch_size, color, **kwargs)
