@@ -18,11 +18,16 @@ from ndc_jax.wyner_ziv.train import Trainer
 EVAL_CHUNK = 8192
 
 
+def _chunks(a, n_pad):
+  """[N, ...] -> [N_pad / EVAL_CHUNK, EVAL_CHUNK, ...], zero-padded."""
+  a = jnp.pad(a, [(0, n_pad - a.shape[0])] + [(0, 0)] * (a.ndim - 1))
+  return a.reshape(-1, EVAL_CHUNK, *a.shape[1:])
+
+
 def hard_indices(trainer: Trainer, params, x, lmbda, key):
   """Test-time indices u [N] of one model for x [N, n], in chunks."""
   n = x.shape[0]
-  pad = -n % EVAL_CHUNK
-  xs = jnp.pad(x, ((0, pad), (0, 0))).reshape(-1, EVAL_CHUNK, x.shape[1])
+  xs = _chunks(x, n + (-n % EVAL_CHUNK))
   keys = jax.random.split(key, xs.shape[0])
   u = jax.lax.map(lambda a: trainer.compressor.encode(params, a[0], lmbda,
                                                       a[1]), (xs, keys))
@@ -30,16 +35,26 @@ def hard_indices(trainer: Trainer, params, x, lmbda, key):
 
 
 def _evaluate_one(trainer: Trainer, params, lmbda, x, y, key):
-  comp = trainer.compressor
+  """Per-sample hard-index results of one model, computed EVAL_CHUNK rows
+  at a time: u [N], bits [N] (−log2 q(u) / n) and distortion [N]."""
+  comp, n = trainer.compressor, x.shape[0]
+  n_pad = n + (-n % EVAL_CHUNK)
   u = hard_indices(trainer, params, x, lmbda, key)
-  bits = rate.index_bits(u, comp.prior_logits(params, y)) / comp.dim
-  x_hat = comp.decode_indices(params, u, y)
-  d = comp.distortion(x, x_hat)
-  return {"rate_bits": bits.mean(), "distortion": d.mean(),
-          "index_entropy_bits": rate.empirical_entropy_bits(
-              u, comp.num_indices) / comp.dim,
-          "used_indices": jnp.sum(jnp.bincount(u, length=comp.num_indices) > 0),
-          "u": u}
+
+  def chunk(a):
+    u_c, y_c, x_c = a
+    bits = rate.index_bits(u_c, comp.prior_logits(params, y_c)) / comp.dim
+    return bits, comp.distortion(x_c, comp.decode_indices(params, u_c, y_c))
+
+  bits, d = jax.lax.map(chunk, (_chunks(u, n_pad), _chunks(y, n_pad),
+                                _chunks(x, n_pad)))
+  return {"u": u, "bits": bits.reshape(-1)[:n], "d": d.reshape(-1)[:n]}
+
+
+def mean_and_se(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Mean over the last axis (float64) and its standard error σ̂ / √N."""
+  v = np.asarray(v, np.float64)
+  return v.mean(-1), v.std(-1, ddof=1) / np.sqrt(v.shape[-1])
 
 
 def count_intervals(x: np.ndarray, u: np.ndarray, num_indices: int,
@@ -68,17 +83,25 @@ def evaluate(trainer: Trainer, params, lmbdas, key, num_samples: int
              ) -> dict[str, np.ndarray]:
   """Evaluates M models (params batched on axis 0) on one shared test set.
 
-  Returns a dict of [M] arrays: rate_bits, distortion, distortion_db,
+  Returns a dict of [M] arrays: rate_bits and rate_se_bits (its standard
+  error over the test samples), distortion and distortion_se, distortion_db,
   index_entropy_bits, used_indices, bound_bits, gap_bits, bound_mse, gap_db,
   no_side_info_bits, and for scalar sources max_intervals and binned_indices
   (indices serving ≥ 2 disjoint intervals of x); NaN for vector sources.
   """
   k_data, k_enc = jax.random.split(key)
   x, y = trainer.source.sample(k_data, num_samples)
-  out = jax.jit(jax.vmap(lambda p, l: _evaluate_one(trainer, p, l, x, y,
+  per = jax.jit(jax.vmap(lambda p, l: _evaluate_one(trainer, p, l, x, y,
                                                     k_enc)))(params, lmbdas)
-  out = jax.tree.map(np.asarray, out)
-  u = out.pop("u")
+  u = np.asarray(per["u"])
+  k = trainer.compressor.num_indices
+  out = {}
+  out["rate_bits"], out["rate_se_bits"] = mean_and_se(per["bits"])
+  out["distortion"], out["distortion_se"] = mean_and_se(per["d"])
+  out["index_entropy_bits"] = np.asarray(jax.vmap(
+      lambda ui: rate.empirical_entropy_bits(ui, k))(u)) / trainer.source.dim
+  out["used_indices"] = np.asarray(
+      [np.count_nonzero(np.bincount(ui, minlength=k)) for ui in u], float)
   src = trainer.source
   d, r = out["distortion"], out["rate_bits"]
   out["distortion_db"] = np.asarray(distortion.to_db(d))

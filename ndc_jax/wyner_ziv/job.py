@@ -21,7 +21,8 @@ from ndc_jax.wyner_ziv import compressor as compressor_lib
 from ndc_jax.wyner_ziv import evaluate, plots, sources, train
 
 RD_COLUMNS = ("arm", "source", "dim", "rate_model", "encoder", "lmbda", "seed",
-              "rate_bits", "distortion", "distortion_db", "bound_name",
+              "rate_bits", "rate_se_bits", "distortion", "distortion_se",
+              "distortion_db", "bound_name",
               "bound_bits", "gap_bits", "gap_db", "no_side_info_bits",
               "index_entropy_bits", "used_indices", "max_intervals",
               "binned_indices")

@@ -67,6 +67,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
                      "non-empty list of values > 0")
   if not tuple(config.sweep.seeds):
     raise ValueError("sweep.seeds is empty; give at least one integer seed")
+  n = config.eval.num_samples
+  if not (isinstance(n, int) and n >= 2):
+    raise ValueError(f"eval.num_samples={n!r} is invalid; it must be an "
+                     "integer >= 2 (standard errors need two samples)")
 
 
 LR_SCHEDULES = ("constant", "cosine")
