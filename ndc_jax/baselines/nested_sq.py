@@ -1,24 +1,19 @@
 """Exact one-shot Wyner-Ziv scalar baselines: nested (coset) quantizers.
 
 Ozyilkan, Ballé, Erkip, "Neural Distributed Compressor Discovers Binning",
-ISIT 2023: a scalar X is coded for a decoder that holds side information Y.
-The classical one-shot scheme is the nested (coset) uniform scalar quantizer
-(Zamir, Shamai, Erez, "Nested linear/lattice codes for structured
-multiterminal binning", IEEE Trans. IT 48(6), 2002, in one dimension): fine
-step Δ, M cosets, offset o, index u = floor((x − o)/Δ) mod M, decoded by the
-MMSE estimate g(u, y) = E[X | u, y].
+ISIT 2023: a scalar X is coded for a decoder holding side information Y. The
+classical one-shot scheme is the nested (coset) uniform scalar quantizer
+(Zamir, Shamai, Erez, IEEE Trans. IT 48(6), 2002, in one dimension): step Δ,
+M cosets, offset o, u = floor((x − o)/Δ) mod M, decoded by g(u, y) = E[X|u, y].
 
-Everything is exact up to a quadrature over y: p(x | y) is Gaussian or a
-one-sided exponential, whose CDF and partial first moment are closed forms, so
-the mass and mean of X on every interval are exact, and by the orthogonality
-of the MMSE estimate D = E[X²] − Σ_{u,y} P(u, y)·g(u, y)². Y is integrated by
-the trapezoid rule on a uniform grid (its integrands are Gaussian-smoothed in
-y, so the rule is spectrally accurate) or exactly (Y = sign X).
-
-Sources, as ndc_jax defines them: gaussian, direction y_is_x_plus_noise
-(X ~ N(0, var_x), Y = X + N, N ~ N(0, var_noise)) or x_is_y_plus_noise
-(Y ~ N(0, var_x − var_noise), X = Y + N); signed_laplace (X ~ Laplace(0, b),
-Y = sign X). Rates are bits per scalar sample, distortions MSE (units of x²).
+Exact up to a quadrature over y: p(x|y) is Gaussian or one-sided exponential,
+so the mass and mean of X on any interval are closed forms, and (orthogonality
+of the MMSE estimate) D = E[X²] − Σ_{u,y} P(u, y)·g(u, y)². Y is integrated by
+the trapezoid rule on a uniform grid (spectrally accurate: the integrands are
+Gaussian-smoothed in y) or exactly (Y = sign X). Sources as in ndc_jax:
+gaussian y_is_x_plus_noise (X ~ N(0, var_x), Y = X + N, N ~ N(0, var_noise))
+or x_is_y_plus_noise (Y ~ N(0, var_x − var_noise), X = Y + N); signed_laplace
+(X ~ Laplace(0, b), Y = sign X). Rates: bits per sample; distortions: MSE.
 """
 
 from typing import NamedTuple, Optional
@@ -40,16 +35,17 @@ class Source(NamedTuple):
 
 
 class RD(NamedTuple):
-  """One operating point: H(U) and H(U|Y) in bits/sample, D in MSE."""
+  """One operating point: H(U), H(U|Y) (bits/sample) and D (MSE)."""
   rate_bits: float
   conditional_rate_bits: float
   mse: float
 
 
 def _check_positive(name, value):
-  if not (np.isfinite(value) and value > 0):
+  v = float(value) if isinstance(value, (int, float, np.number)) else np.nan
+  if not (np.isfinite(v) and v > 0):
     raise ValueError(f"{name}={value!r} is invalid; it must be finite and > 0")
-  return float(value)
+  return v
 
 
 def make_source(name="gaussian", var_x=1.0, var_noise=0.01,
@@ -74,16 +70,15 @@ def conditional_std(src: Source) -> float:
   """σ_{X|Y}: sqrt(var_x·var_n/(var_x + var_n)), sqrt(var_n), or b."""
   if src.name == "signed_laplace":
     return src.laplace_scale
-  if src.direction == "x_is_y_plus_noise":
-    return src.var_noise ** 0.5
-  return (src.var_x * src.var_noise / (src.var_x + src.var_noise)) ** 0.5
+  vx, vn = src.var_x, src.var_noise
+  return (vn if src.direction == DIRECTIONS[1] else vx * vn / (vx + vn)) ** 0.5
 
 
 def _gaussian_posterior(src, y):
   """E[X|y] and σ_{X|Y} of the Gaussian source (X|Y is Gaussian)."""
-  if src.direction == "x_is_y_plus_noise":
-    return y, conditional_std(src)
-  return src.var_x / (src.var_x + src.var_noise) * y, conditional_std(src)
+  gain = 1.0 if src.direction == DIRECTIONS[1] else src.var_x / (
+      src.var_x + src.var_noise)
+  return gain * y, conditional_std(src)
 
 
 def side_info_nodes(src: Source, dy: Optional[float] = None,
@@ -100,31 +95,36 @@ def side_info_nodes(src: Source, dy: Optional[float] = None,
   if dy > s / 2:
     raise ValueError(f"dy={dy!r} is too coarse: the y grid needs at least 2 "
                      f"points per σ_X|Y={s:.4g} (dy <= {s / 2:.4g})")
-  var_y = src.var_x + (src.var_noise if src.direction == "y_is_x_plus_noise"
-                       else -src.var_noise)
+  var_y = src.var_x + src.var_noise * (1 if src.direction == DIRECTIONS[0]
+                                       else -1)
   half = np.ceil(num_std * var_y ** 0.5 / dy)
   y = dy * np.arange(-half, half + 1)
   w = np.exp(-0.5 * y * y / var_y)
   return y, w / w.sum()
 
 
-def conditional_cdf_moment(src: Source, t, y):
-  """P(X ≤ t | y) and ∫_{−∞}^t x·p(x|y) dx, exact; t, y broadcast (±inf ok)."""
-  t, y = np.broadcast_arrays(np.asarray(t, float), np.asarray(y, float))
+def interval_mass_moment(src: Source, lo, hi, y):
+  """P(lo ≤ X < hi | y) and E[X·1{lo ≤ X < hi} | y], exact and accurate in
+  both tails (each tail from its own side); lo, hi, y broadcast; ±inf ok."""
+  lo, hi, y = np.broadcast_arrays(*(np.asarray(v, float) for v in (lo, hi, y)))
   if src.name == "gaussian":
     mu, s = _gaussian_posterior(src, y)
-    z = (t - mu) / s
-    cdf = special.ndtr(z)
-    return cdf, mu * cdf - s * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    za, zb = (lo - mu) / s, (hi - mu) / s
+    right = za > 0  # P from the upper tail there: no 1 − 1 cancellation
+    mass = np.where(right, special.ndtr(-za) - special.ndtr(-zb),
+                    special.ndtr(zb) - special.ndtr(za))
+    phi = lambda z: np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    return mass, mu * mass + s * (phi(za) - phi(zb))
   # X | y = +1 ~ Exp(mean b) on x > 0; X | y = −1 is its mirror image.
-  b = src.laplace_scale
-  e = np.exp(-np.abs(t) / b)
-  tail = np.where(e > 0, (np.abs(t) + b) * e, 0.0)  # ∫_{|t|}^∞ x·p(x) dx
-  pos, t_pos, t_neg = y > 0, t > 0, t < 0
-  cdf = np.where(pos, np.where(t_pos, 1 - e, 0.0), np.where(t_neg, e, 1.0))
-  m1 = np.where(pos, np.where(t_pos, b - tail, 0.0),
-                np.where(t_neg, -tail, -b))
-  return cdf, m1
+  b, neg = src.laplace_scale, y < 0
+  a, c = np.where(neg, -hi, lo).clip(0), np.where(neg, -lo, hi).clip(0)
+  with np.errstate(invalid="ignore"):
+    w = np.where(c > a, (c - a) / b, 0.0)
+    ea, ew = np.exp(-a / b), np.exp(-w)
+    mass = ea * -np.expm1(-w)
+    tail = np.where(np.isinf(c), 0.0, (c - a) * ew)
+    m1 = ea * ((a + b) * -np.expm1(-w) - tail)
+  return mass, np.where(neg, -m1, m1)
 
 
 def conditional_second_moment(src: Source, y):
@@ -144,28 +144,28 @@ def rd_from_joint(pk, sk, ex2) -> RD:
   pos = pk > 0
   mse = ex2 - np.sum(np.where(pos, sk * sk / np.where(pos, pk, 1.0), 0.0))
   h = lambda p: -np.sum(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0))
-  return RD(float(h(pk.sum(0))), float(h(pk) - h(pk.sum(1))), max(mse, 0.0))
+  return RD(*(float(v) if v > 0 else 0.0 for v in (h(pk.sum(0)), h(pk) - h(
+      pk.sum(1)), mse)))  # ≥ 0: round-off can give −1e-16 bits at rate 0
 
 
 def _coset_table(src, y, w, step, offset):
   """Cells n (n_y, W) near each y, with masses and first moments (n_y, W)."""
-  if src.name == "signed_laplace":  # all but e^−40 of the mass
-    lo = np.where(y > 0, 0.0, -40 * src.laplace_scale)
-  else:  # all but 2·Φ(−9) ≈ 2e-19 of the mass
-    lo = _gaussian_posterior(src, y)[0] - 9 * conditional_std(src)
-  width = 18 * conditional_std(src) if src.name == "gaussian" else 40 * (
-      src.laplace_scale)
+  s, lap = conditional_std(src), src.name == "signed_laplace"
+  # Windows that miss e^−40 (Laplace) or 2·Φ(−9) ≈ 2e-19 (Gaussian) of p(x|y).
+  lo = np.where(y > 0, 0.0, -40 * s) if lap else _gaussian_posterior(
+      src, y)[0] - 9 * s
+  width = 40 * s if lap else 18 * s
   n = np.floor((lo - offset) / step)[:, None] + np.arange(
       int(np.ceil(width / step)) + 2)
-  f, f1 = conditional_cdf_moment(
-      src, offset + step * np.concatenate([n, n[:, -1:] + 1], 1), y[:, None])
-  return n.astype(np.int64), np.diff(f, axis=1) * w[:, None], np.diff(
-      f1, axis=1) * w[:, None]
+  p, m1 = interval_mass_moment(src, offset + step * n, offset + step * (n + 1),
+                               y[:, None])
+  return n.astype(np.int64), p * w[:, None], m1 * w[:, None]
 
 
 def _check_quantizer(step, cosets):
-  _check_positive("step", step)
-  if cosets is not None and not (float(cosets) == int(cosets) >= 1):
+  _check_positive("step Δ", step)
+  if cosets is not None and not (isinstance(cosets, (int, np.integer))
+                                 and cosets >= 1):
     raise ValueError(f"cosets M={cosets!r} is invalid; it must be an integer "
                      ">= 1, or None for no binning (M = ∞)")
 
@@ -183,9 +183,8 @@ def nested_sq_rd(src: Source, step: float, cosets: Optional[int],
                  offset: float = 0.0, dy: Optional[float] = None) -> RD:
   """Exact R-D of the nested SQ u = floor((x − o)/Δ) mod M, MMSE decoded.
 
-  step Δ > 0 and offset o in units of x; cosets M >= 1, or None for M = ∞
-  (the plain uniform quantizer; its H(U|Y) and D are those of a uniform
-  quantizer with side information at both ends, conditionally coded).
+  Δ > 0 and o in units of x; cosets M >= 1, or None for M = ∞: the uniform
+  quantizer, whose H(U|Y) and D are those of side information at both ends.
   """
   _check_quantizer(step, cosets)
   y, w = side_info_nodes(src, dy)
@@ -197,24 +196,19 @@ def nested_sq_decoder(src: Source, step: float, cosets: int, y,
                       offset: float = 0.0) -> np.ndarray:
   """g(u, y) = E[X | u, y], shape (len(y), M); nan where P(u | y) = 0."""
   _check_quantizer(step, cosets)
-  y = np.atleast_1d(np.asarray(y, float))
-  pk, sk = _coset_joint(*_coset_table(src, y, np.ones_like(y), step, offset),
-                        cosets)
+  y = np.atleast_1d(np.asarray(y, float)).ravel()
+  pk, sk = _coset_joint(*_coset_table(src, y, 1 + 0 * y, step, offset), cosets)
   return np.where(pk > 0, sk / np.where(pk > 0, pk, 1.0), np.nan)
 
 
 def nested_sq_sweep(src: Source, steps, cosets, offset_frac: float = 0.0,
                     dy: Optional[float] = None) -> np.ndarray:
-  """R-D over steps × cosets: array (len(steps), len(cosets), 3) of RD rows.
-
-  Offset o = offset_frac·Δ; the cell table is built once per step.
-  """
+  """RD rows (len(steps), len(cosets), 3) at offsets o = offset_frac·Δ."""
   y, w = side_info_nodes(src, dy)
   ex2 = float(w @ conditional_second_moment(src, y))
   out = np.empty((len(steps), len(cosets), 3))
   for i, step in enumerate(steps):
-    for c in cosets:
-      _check_quantizer(step, c)
+    _ = [_check_quantizer(step, c) for c in cosets]
     table = _coset_table(src, y, w, step, offset_frac * step)
     for j, c in enumerate(cosets):
       out[i, j] = rd_from_joint(*_coset_joint(*table, c), ex2)
@@ -223,10 +217,7 @@ def nested_sq_sweep(src: Source, steps, cosets, offset_frac: float = 0.0,
 
 def nested_sq_best_step(src: Source, cosets: int, offset_frac: float = 0.0,
                         dy: Optional[float] = None):
-  """(Δ*, RD) with Δ* = argmin_Δ D of the nested SQ with M = cosets.
-
-  A scan of log Δ over [σ_{X|Y}/(4M), 40σ_{X|Y}/M] then Brent's bounded search.
-  """
+  """(Δ*, RD), Δ* = argmin_Δ D at M = cosets: a log Δ scan, then Brent."""
   s = conditional_std(src)
   d = lambda log_step: nested_sq_rd(src, np.exp(log_step), cosets,
                                     offset_frac * np.exp(log_step), dy).mse
@@ -234,8 +225,8 @@ def nested_sq_best_step(src: Source, cosets: int, offset_frac: float = 0.0,
   i = int(np.clip(np.argmin([d(g) for g in grid]), 1, len(grid) - 2))
   res = optimize.minimize_scalar(d, bounds=(grid[i - 1], grid[i + 1]),
                                  method="bounded", options={"xatol": 1e-5})
-  step = float(np.exp(res.x))
-  return step, nested_sq_rd(src, step, cosets, offset_frac * step, dy)
+  return float(np.exp(res.x)), nested_sq_rd(
+      src, np.exp(res.x), cosets, offset_frac * np.exp(res.x), dy)
 
 
 def abs_uniform_rd(step, laplace_scale: float = 1.0) -> RD:
@@ -249,11 +240,11 @@ def abs_uniform_rd(step, laplace_scale: float = 1.0) -> RD:
   variables", IEEE Trans. IT 42(5), 1996. Δ may be an array.
   """
   b = _check_positive("laplace_scale", laplace_scale)
-  step = np.asarray(step, float)
-  if not np.all(np.isfinite(step) & (step > 0)):
+  d = np.asarray(step, float)
+  if not np.all(np.isfinite(d) & (d > 0)):
     raise ValueError(f"step={step!r} is invalid; it must be finite and > 0")
-  a = step / b
+  a = d / b  # θ = e^(−a), one_m = 1 − θ
   theta, one_m = np.exp(-a), -np.expm1(-a)
   rate = (-one_m * np.log2(one_m) + theta * a / np.log(2)) / one_m
-  mse = b * b - step ** 2 * theta / one_m ** 2
+  mse = b * b - d ** 2 * theta / one_m ** 2
   return RD(rate, rate, mse)
