@@ -14,6 +14,7 @@ from absl.testing import absltest
 
 from experiments.configs import common, wyner_ziv
 from ndc_jax import jobs
+from ndc_jax.baselines import wz_quantizers
 from ndc_jax.core import results, runner
 from ndc_jax.wyner_ziv import job as experiment
 from ndc_jax.wyner_ziv import train
@@ -55,6 +56,14 @@ class ExperimentTest(absltest.TestCase):
     config = wyner_ziv.get_config("quick")
     self.assertLen(rows, sum(len(a.sweep.lmbdas) for a in config.arms.values()))
     self.assertEqual(set(rows[0]), set(experiment.RD_COLUMNS))
+    for r in rows:  # each row beside its arm's classical baseline hull
+      hull = experiment.baseline(config.arms[r["arm"]])
+      ref = float(wz_quantizers.rate_at_distortion(hull, float(r["distortion"])))
+      self.assertAlmostEqual(float(r["baseline_bits"]), ref, places=5)
+      self.assertAlmostEqual(float(r["gap_to_baseline_bits"]),
+                             float(r["rate_bits"]) - ref, places=5)
+      self.assertGreater(float(r["rate_se_bits"]), 0.0)
+    self.assertIn("gap_to_baseline_bits", out.stdout)
     arm = jobs.load_arm(workdir, "laplace_marginal")
     self.assertEqual(arm.source.name, "signed_laplace")
     self.assertLen(arm.lmbdas, 3)

@@ -59,4 +59,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       arm.model.prior_hidden = (32,)
       arm.sweep.lmbdas = arm.sweep.lmbdas[::2]
       arm.eval.num_samples = 4096
+      arm.eval.baseline_quick = True
   return config

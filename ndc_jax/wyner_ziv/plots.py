@@ -8,13 +8,17 @@ import numpy as np
 from ndc_jax.core.plotting import plt, save_figure
 
 
-def rd_figure(rows: list[dict], sources: dict, path: str) -> None:
-  """Rate (bits/sample) against distortion (MSE), one panel per source.
+def rd_figure(rows: list[dict], sources: dict, baselines: dict,
+              path: str) -> None:
+  """Rate (bits/sample) against distortion (MSE), one panel per source:
+  the bound, R(D) without side information, each arm's classical baseline
+  hull and the learned points.
 
   Args:
     rows: rd.csv rows (dicts with arm, source, rate_model, encoder,
-      rate_bits, distortion).
+      rate_bits, distortion, baseline_name).
     sources: arm name -> `Source` (for the bound curves).
+    baselines: arm name -> `baselines.wz_quantizers.Hull`.
     path: PNG path.
   """
   names = sorted({r["source"] for r in rows})
@@ -28,8 +32,15 @@ def rd_figure(rows: list[dict], sources: dict, path: str) -> None:
     ax.plot(grid, src.bound_bits(grid), "k-", label=src.bound_name)
     ax.plot(grid, src.no_side_info_bits(grid), "k--",
             label="R(D) without side info")
+    drawn = set()
     for arm in sorted({r["arm"] for r in sub}):
       pts = [r for r in sub if r["arm"] == arm]
+      hull = baselines[arm]
+      if pts[0]["baseline_name"] not in drawn:
+        drawn.add(pts[0]["baseline_name"])
+        keep = (hull.mse >= grid[0]) & (hull.mse <= grid[-1])
+        ax.plot(hull.mse[keep], hull.rate_bits[keep], ":", lw=1.5,
+                label=pts[0]["baseline_name"])
       ax.plot([float(r["distortion"]) for r in pts],
               [float(r["rate_bits"]) for r in pts], "o",
               label=f"{arm} ({pts[0]['encoder']}, {pts[0]['rate_model']})")
