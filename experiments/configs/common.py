@@ -34,7 +34,7 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
   c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,),
                                            models_at_once=-1))
   # baseline_quick: a coarser classical baseline hull (tests, quick runs).
-  c.eval = ml_collections.ConfigDict(dict(num_samples=100_000, seed=1234,
+  c.eval = ml_collections.ConfigDict(dict(num_samples=1_000_000, seed=1234,
                                           baseline_quick=False))
   return c
 

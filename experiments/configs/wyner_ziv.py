@@ -47,7 +47,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                           temperature_decay_steps=150_000.0,
                           lr_schedule="cosine")
     marginal.sweep.update(lmbdas=(1e3, 3e3, 1e4, 3e4, 1e5, 3e5), seeds=(0, 1))
-    marginal.eval.num_samples = 1_000_000
     config.arms = ml_collections.ConfigDict({"gaussian_marginal": marginal})
   if a.quick:
     for arm in config.arms.values():
