@@ -220,7 +220,7 @@ def matmul_rates(models: int, batch: int, reps: int = 200) -> dict:
 
 
 def _targets(rows: list[dict]) -> list[str]:
-  """The issues' speed targets, each against both sequential baselines."""
+  """The speed targets, each against both sequential baselines."""
   out = []
   for key, name in (("speedup_step", "per-step"), ("speedup", "scanned")):
     out.append(f"vs {name}: the sweep never slower (ratio >= 1 at every size): "

@@ -5,7 +5,7 @@ Needs a local copy of a PhysioNet WFDB database; `data.path` must be given
 (257 Hz, 30 min per record; ODC-By 1.0), record I01, limb leads (I..aVF) vs
 precordial leads (V1..V6), 0.5 s windows (128 samples, no overlap) cut
 inside time splits train 80 % / val 10 % / test 10 %. Arms: InfoNCE vs
-MINE, λ × β_MI ∈ {-0.5, 0, 0.5}. Claim checked (design document): PRD <= 2 %.
+MINE, λ × β_MI ∈ {-0.5, 0, 0.5}. Claim checked in summary.json: PRD <= 2 %.
 
 Get the data:  wget -r -N -c -np https://physionet.org/files/incartdb/1.0.0/
 Run (a few minutes on a 2-core CPU):

@@ -19,7 +19,7 @@ uniform (sent raw at a cost of ~0.3%); each further plane separates cells
 twice as far apart, so the entropy concentrates in one raw plane and one or
 two coded planes, and the last planes need few or no syndrome bits (only
 the tails of q(u|y) leave them uncertain). Both ends compute the labels from
-the model (see `codec._sw_labels`).
+the model (see `api._sw_labels`).
 
 Rate selection is the encoder's: for plane k it draws side informations y'
 from the source model p(y|x) (never the decoder's y) and estimates the
@@ -38,29 +38,15 @@ Codes: the m − 1 first columns (of a random column order) have degree 2 in a
 staircase (column j on checks j and j + 1 of a random check order, an
 accumulator as in IRA codes: no cycles, hence no low-weight codewords, among
 degree-2 columns); the others have the degrees of `code_family(n, m)`,
-spread evenly over the checks without repeated edges. Planes with few
-syndrome bits (m < LOW_RATE·n: most bits nearly certain given y, the
-uncertain ones scattered) decode with fewer checks when a share of the
-columns has a high degree: BP thresholds (`experiments/benchmarks/
-sw_threshold.py`, the default run's conditional models) of 1.08–1.16 × e at
-m ≈ 0.05–0.2·n with LOW_RATE_CODES against 1.10–1.23 × e with CODES'
-degrees (at λ = 30 with 10^5 indices, a mixture with 15% degree-20 columns
-needed 1.07–1.09 × e against 1.18 ×: the block length was not the gap); at
-m ≈ 0.65·n CODES did better (1.07 against 1.09–1.12). Below m ≈ 0.15·n
-(check degrees ~50 and more) a heavier tail does better again, given enough
-checks: VERY_LOW_RATE_CODES (degrees 3/11/30) needed 1.07–1.08 × e at
-λ = 30 with 10^5 indices (m ≈ 11000, 2 blocks) against LOW_RATE_CODES'
-1.10, as density evolution of the two ensembles on that plane's side
-information predicted (1.06 against 1.10, a throw-away population-dynamics
-script), the same on average with 10^4 indices
-(m ≈ 1150: 1.120 × e against 1.120 over 4 blocks) and worse at m ≈ 500
-(λ = 300's third plane: 1.164 against 1.135 over 10 blocks), hence
-VERY_LOW_RATE_MIN_CHECKS. Each family's gap and
-spread are fitted to its own thresholds (VERY_LOW_RATE_CODES': through its
-mean thresholds at λ = 30, 1.12 × e with 10^4 and 1.073 × with 10^5
-indices). Built from a seed derived from
-(N, m, plane) with numpy's frozen legacy `RandomState`, so both ends build
-the same matrix.
+spread evenly over the checks without repeated edges. Three families by the
+share of syndrome bits: CODES, LOW_RATE_CODES (m < LOW_RATE·n: a share of
+high-degree columns) and VERY_LOW_RATE_CODES (degrees 3/11/30, for
+VERY_LOW_RATE_MIN_CHECKS <= m < 0.15·n); each family's finite-length gap and
+spread are fitted to its measured BP thresholds (`experiments/benchmarks/
+sw_threshold.py`; the figures are in docs/codec.md). Built from a seed
+derived from (N, m, plane) with numpy's frozen legacy `RandomState`, so both
+ends build the same matrix. Shapes: indices u [N] int; syndromes of m bits
+per plane; rates in bits.
 """
 
 import functools

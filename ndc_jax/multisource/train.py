@@ -1,4 +1,4 @@
-"""Multi-source distributed VAE compression with an MI regularizer (issue 4).
+"""Multi-source distributed VAE compression with an MI regularizer.
 
 N encoders E_i see only x_i and give a Gaussian posterior q(z_i|x_i) =
 N(μ_i, σ_i²) (reparameterized z_i = μ_i + σ_i·ε), prior N(0, I); one joint

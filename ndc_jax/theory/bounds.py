@@ -104,7 +104,7 @@ def slepian_wolf_normal_approximation_bits(mean_bits: float, var_bits: float,
                -jax.scipy.special.ndtri(eps))
 
 
-# --- Two jointly Gaussian sources, separate encoders (issue 4) ---------------
+# --- Two jointly Gaussian sources, separate encoders -------------------------
 #
 # Sources (X1, X2) with Var[Xi] = var_i and correlation rho, squared error,
 # per-source distortion targets (D1, D2) in MSE. All rates are bits per
