@@ -157,11 +157,10 @@ def bench_batch(batch: int, sizes: list[int], steps: int, repeats: int,
       return len(times[name]) < repeats or sum(times[name]) < min_seconds
     rep = 0
     while rep == 0 or any(map(wanted, modes)):
-      # The order flips every round: the mode timed later ran a few %
-      # slower (one model's sweep against its scanned loop, the same
-      # program, at batch 1024: 0.94× timed second, 1.02× timed first).
-      # A mode with its calls and seconds drops out (on a GPU the vmapped
-      # mode needs ~100 calls for 1 s, the per-step loop 1).
+      # The order flips every round, since a mode timed later in a round
+      # can run slower than the same program timed first. A mode with its
+      # calls and seconds drops out (a fast mode needs many calls to fill
+      # --min_seconds, a slow one a single call).
       for name in list(modes)[::1 if rep % 2 else -1]:
         if rep == 0:  # the first round warms up
           _timed(modes[name])

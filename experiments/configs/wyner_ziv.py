@@ -6,7 +6,7 @@
 * gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code).
 * laplace_marginal:     X ~ Laplace(0, 1), Y = sign(X), rate model q(u).
 
-Run (the README's main job, ~10 min on a 2-core CPU):
+Run (the README's main job, about 3 min on a 2-core CPU):
   python -m experiments.main --config=experiments/configs/wyner_ziv.py \
       --workdir=runs/wyner_ziv
 Small variant for tests and notebooks:

@@ -15,7 +15,7 @@ numbers the indices the model uses 0, 1, 2, ... in the order of their cells
 along y (the q(u|y)-weighted mean of y's first principal coordinate), the
 unused ones after them. Neighbouring cells, the ones q(u|y) confuses, then
 differ in the least significant bit, which is decoded first and is nearly
-uniform (sent raw at a cost of ~0.3%); each further plane separates cells
+uniform (sent raw); each further plane separates cells
 twice as far apart, so the entropy concentrates in one raw plane and one or
 two coded planes, and the last planes need few or no syndrome bits (only
 the tails of q(u|y) leave them uncertain). Both ends compute the labels from
@@ -117,8 +117,8 @@ def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   The last MATRIX_CACHE matrices are kept (shared: do not modify one; `ldpc`
   only calls its no-op `eliminate_zeros`): the nearly certain
   planes of a file's blocks get the same few short syndromes (m ≈
-  MIN_CHECKS), whose matrices are the slowest to build (~0.1 s at n = 10^4:
-  their capped columns keep repeated edges through every repair round), and
+  MIN_CHECKS), whose matrices are the slowest to build (their capped
+  columns keep repeated edges through every repair round), and
   the encoder's simulated decoding builds the matrices that the decoder uses.
   A matrix takes ~0.25 MiB at n = 10^4 and up to ~2.6 MiB at n = 10^5.
   """

@@ -31,10 +31,8 @@ def _evaluate_one(trainer, params, xs, key):
   zs = [mu + jnp.exp(ls) * jax.random.normal(k, mu.shape) for (mu, ls), k in
         zip(post, jax.random.split(k_z, len(post)))]
   mse = lambda xh: jnp.stack([jnp.mean((x - h) ** 2) for x, h in zip(xs, xh)])
-  gains = trainer.gains(params)
-  ys = [em.quantize(g * mu) for (mu, _), g in zip(post, gains)]
-  op_est = jnp.stack([jnp.mean(jnp.sum(em.bits(p, y), -1)) for p, y in
-                      zip(params["enc"]["entropy"], ys)]) / dims
+  ys = multisource.quantized_latents(trainer, params, post)
+  op_est = jnp.stack(multisource.latent_bits(params, ys)) / dims
   # MI of posterior samples, averaged over chunks of MI_CHUNK examples.
   chunks = [z[: z.shape[0] // MI_CHUNK * MI_CHUNK].reshape(-1, MI_CHUNK,
                                                             z.shape[-1])
@@ -45,8 +43,7 @@ def _evaluate_one(trainer, params, xs, key):
           k_mi, chunks[0].shape[0]))
   return {"kl_bpd": kl, "op_est_bpd": op_est,
           "mse_vae": mse(trainer.decode(params, zs)),
-          "mse_op": mse(trainer.decode(params, [y / g for y, g in
-                                                zip(ys, gains)])),
+          "mse_op": mse(multisource.decode_latents(trainer, params, ys)),
           "mi_bits": jnp.mean(per_chunk) / LN2,
           "symbols": jnp.stack([y.astype(jnp.int32) for y in ys])}
 

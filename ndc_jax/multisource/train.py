@@ -2,7 +2,7 @@
 
 N encoders E_i see only x_i and give a Gaussian posterior q(z_i|x_i) =
 N(μ_i, σ_i²) (reparameterized z_i = μ_i + σ_i·ε), prior N(0, I); one joint
-decoder reconstructs every x_i from Z = [z_1..z_N]. The design objective
+decoder reconstructs every x_i from Z = [z_1..z_N]. The objective
 
     Σ_i [ −log p_θ(x_i|Z) + KL(q(z_i|x_i) ‖ p(z_i)) ] − β_MI · I(Z_1; …; Z_N)
 
@@ -136,6 +136,27 @@ def sweep_grid(config):
   return loops.sweep_grid(s.lmbdas, s.betas, s.seeds)
 
 
+def quantized_latents(trainer: Trainer, params, post) -> list:
+  """Test-time latents ŷ_i = round(g_i·μ_i) from the posteriors
+  [(μ_i, log σ_i)], each [B, m] (integers as floats)."""
+  return [em.quantize(g * mu)
+          for (mu, _), g in zip(post, trainer.gains(params))]
+
+
+def decode_latents(trainer: Trainer, params, ys) -> list:
+  """x̂_i from coded latents ŷ_i (rounded, or noisy in training): the
+  decoder sees ŷ_i / g_i. ys [(B, m)] -> [(B, dim_i)]."""
+  return trainer.decode(params, [y / g for y, g in
+                                 zip(ys, trainer.gains(params))])
+
+
+def latent_bits(params, ys) -> list:
+  """Each source's mean estimated bits per example under its entropy
+  model, −Σ log2 p(ŷ_i); ys [(B, m)] -> [scalar]."""
+  return [jnp.mean(jnp.sum(em.bits(p, y), -1))
+          for p, y in zip(params["enc"]["entropy"], ys)]
+
+
 def make_train(config: ml_collections.ConfigDict,
                source: ms.MultiSource | None = None) -> Trainer:
   """Pure training functions of `config`; `source` overrides config.source."""
@@ -202,8 +223,7 @@ def make_train(config: ml_collections.ConfigDict,
           zip(xs, decode(params, zs))]
     ys = [em.noisy(k, g * mu) for (mu, _), g, k in
           zip(post, gains(params), jax.random.split(k_u, num))]
-    op_bits = sum(jnp.mean(jnp.sum(em.bits(p, y), -1)) for p, y in
-                  zip(params["enc"]["entropy"], ys))
+    op_bits = sum(latent_bits(params, ys))
     se_op = [jnp.mean(jnp.sum((x - xh) ** 2, -1)) for x, xh in
              zip(xs, decode(params, [y / g for y, g in
                                      zip(ys, gains(params))]))]

@@ -3,9 +3,9 @@
 Per model (params batched on axis 0) and source i, on held-out examples:
 rates in bits per dimension of source i (BPD) — the VAE rate KL(q ‖ N(0, I))
 / dim_i, the operational estimate −log2 P(ŷ_i) / dim_i and the bits of a real
-ANS bitstream / dim_i (`multisource_eval.measured_bpd`) of ŷ_i = round(g_i·μ_i)
+ANS bitstream / dim_i (`multisource.evaluate.measured_bpd`) of ŷ_i = round(g_i·μ_i)
 — and distortions of the operational reconstruction x̂_i = D(ŷ / g), mapped
-back to physical units (`realdata_data.Normalizer`):
+back to physical units (`protocol.Normalizer`):
   * images [p, p, C] in [0, 1]: `psnr_db` = 10·log10(1 / MSE) with the MSE
     over the whole held-out set (the PSNR of the reassembled region), and
     `ms_ssim` (Wang et al. 2003), the mean over patches with as many scales as
@@ -26,7 +26,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.multisource import entropy_model as em
 from ndc_jax.realdata import metrics
 from ndc_jax.multisource import train as multisource
 from ndc_jax.multisource import evaluate as multisource_eval
@@ -46,18 +45,16 @@ def ms_ssim_scales(patch: int) -> int:
 
 def _codec(trainer):
   def encode(params, xs):
-    return [em.quantize(g * mu) for (mu, _), g in
-            zip(trainer.encode(params, xs), trainer.gains(params))]
+    return multisource.quantized_latents(trainer, params,
+                                         trainer.encode(params, xs))
 
   def decode(params, ys):
-    return trainer.decode(params, [y / g for y, g in
-                                   zip(ys, trainer.gains(params))])
+    return multisource.decode_latents(trainer, params, ys)
 
   def rates(params, xs):
     post, ys = trainer.encode(params, xs), encode(params, xs)
     kl = [jnp.mean(multisource.gaussian_kl_bits(mu, ls)) for mu, ls in post]
-    est = [jnp.mean(jnp.sum(em.bits(p, y), -1)) for p, y in
-           zip(params["enc"]["entropy"], ys)]
+    est = multisource.latent_bits(params, ys)
     return jnp.stack(kl), jnp.stack(est), jnp.stack(ys), decode(params, ys)
   return jax.jit(encode), jax.jit(decode), jax.jit(jax.vmap(rates, (0, None)))
 

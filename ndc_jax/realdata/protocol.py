@@ -1,6 +1,6 @@
 """Real data sets of a config, the evaluation protocol and normalisation.
 
-`load_splits(config.data)` calls the loaders of `ndc_jax.data` (Middlebury
+`load_splits(config.data)` calls the loaders of `ndc_jax.realdata.data` (Middlebury
 stereo patches, PhysioNet EEG windows, local WFDB ECG windows) and returns
 their contiguous train / val / test splits. `protocol_runs` turns them into
 the runs of the protocol: ``split`` (train on train, report val and test) or
