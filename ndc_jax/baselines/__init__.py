@@ -1,4 +1,5 @@
-"""Classical one-shot Wyner-Ziv baselines (NumPy float64, no JAX, no ndc_jax).
+"""Classical one-shot Wyner-Ziv baselines (NumPy float64; the Gaussian law
+from `ndc_jax.theory.bounds`, no job package).
 
 The references that a learned compressor of Ozyilkan, Ballé, Erkip ("Neural
 Distributed Compressor Discovers Binning", ISIT 2023) is compared with, in

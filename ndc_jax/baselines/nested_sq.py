@@ -21,8 +21,9 @@ from typing import NamedTuple, Optional
 import numpy as np
 from scipy import optimize, special
 
+from ndc_jax.theory.bounds import DIRECTIONS, gaussian_conditional_variance
+
 SOURCES = ("gaussian", "signed_laplace")
-DIRECTIONS = ("y_is_x_plus_noise", "x_is_y_plus_noise")
 
 
 class Source(NamedTuple):
@@ -70,8 +71,8 @@ def conditional_std(src: Source) -> float:
   """σ_{X|Y}: sqrt(var_x·var_n/(var_x + var_n)), sqrt(var_n), or b."""
   if src.name == "signed_laplace":
     return src.laplace_scale
-  vx, vn = src.var_x, src.var_noise
-  return (vn if src.direction == DIRECTIONS[1] else vx * vn / (vx + vn)) ** 0.5
+  return gaussian_conditional_variance(src.var_x, src.var_noise,
+                                       src.direction) ** 0.5
 
 
 def _gaussian_posterior(src, y):

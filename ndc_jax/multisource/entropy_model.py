@@ -17,8 +17,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.core.units import LN2
-
 MIN_MASS = 1e-9
 
 

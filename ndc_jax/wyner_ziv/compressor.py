@@ -23,7 +23,6 @@ from flax import nnx
 from ndc_jax.core.units import LN2
 from ndc_jax.wyner_ziv import distortion
 from ndc_jax.wyner_ziv import models
-from ndc_jax.wyner_ziv import rate
 from ndc_jax.wyner_ziv.sources import Source
 
 ENCODERS = ("learned", "argmin")
