@@ -43,7 +43,7 @@ def _data(model, n=N, seed=1):
 
 def _recrc(data: bytes) -> bytes:
   """Rewrites the container CRC so that only inner checks can object."""
-  head, payload = data[:28], data[32:]
+  head, payload = data[:32], data[36:]
   return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + (
       payload)
 
@@ -219,7 +219,7 @@ class BadInputTest(parameterized.TestCase):
   @settings(max_examples=20, deadline=None)
   @given(st.data())
   def test_corrupt_slepian_wolf_payload_never_decodes_silently(self, draw):
-    pos = draw.draw(st.integers(8 * 36, 8 * len(self.sw) - 1))
+    pos = draw.draw(st.integers(8 * 40, 8 * len(self.sw) - 1))
     bad = bytearray(self.sw)
     bad[pos // 8] ^= 1 << (pos % 8)
     try:

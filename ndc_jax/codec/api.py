@@ -15,9 +15,10 @@ A scalar learned encoder codes from its threshold table (`encoder_table`):
 the network's argmax, found once per model to the float32 ulp. A scalar
 conditional prior codes from a table of its pmfs on a grid of PRIOR_GRID
 values of y (`prior_table`): q(u | nearest grid point) instead of q(u|y).
-A scalar decoder reconstructs from its pieces (`decoder_table`): g(u, y) is
-piecewise linear in y, tabulated once per model in float64 (within 5e-7 of
-the network's float32 evaluation on the default run's models).
+A scalar MLP decoder reconstructs from its pieces (`decoder_table`): g(u, y)
+is piecewise linear in y, tabulated once per model in float64 (within 5e-7 of
+the network's float32 evaluation on the default run's models); the mixture
+decoder (`models.MixtureDecoder`) is evaluated directly, jitted in float32.
 Shapes: x, y [N, n] (or [N] when n = 1); indices u [N]; x̂ [N, n]. Rates are
 bits per scalar sample: 8 · len(file) / (N · n).
 
@@ -58,6 +59,11 @@ _PROBE = 1024           # samples that check the fixed-point prior
 TABLE_SPREAD = 8.0      # the tables cover ±TABLE_SPREAD · std(X), std(Y)
 PRIOR_GRID = 2**14      # grid points of the conditional prior's table
 ANS_ROWS = 2**13        # rows per conditional ANS pass (they stay in cache)
+# Coded first, decoded last: the end of every ANS stream ("NDCJ" as two
+# uniform 16-bit symbols). It lifts the coder's state above 2^32 before the
+# first index, which `_ans_max_bits` needs, and its decoding checks the end.
+ANS_TERMINATOR = np.array([0x4E44, 0x434A], np.int32)
+_ANS_TERMINATOR_MODEL = constriction.stream.model.Uniform(2**16)
 
 
 class Model(NamedTuple):
@@ -75,7 +81,7 @@ class Model(NamedTuple):
   fns: dict                                   # jitted encode/decode/log_q
   encoder_table: encoder_table.Table | None   # scalar learned encoders
   prior_table: prior_table.Table | None       # scalar conditional priors
-  decoder_table: decoder_table.Table | None   # scalar decoders
+  decoder_table: decoder_table.Table | None   # scalar MLP decoders
   sw_labels: np.ndarray | None                # [K] (conditional model)
 
 
@@ -124,8 +130,8 @@ def make_model(comp, source, params, lmbda: float) -> Model:
   fns = _functions(comp, float(lmbda))
   table = priors = pieces = None
   y_spread = TABLE_SPREAD * source.y_std
-  if comp.dim == 1:
-    dec = nnx.to_pure_dict(params["decoder"])
+  dec = nnx.to_pure_dict(params["decoder"])
+  if comp.dim == 1 and "net" in dec:  # the MLP decoder (models.Decoder)
     pieces = decoder_table.build(*_mlp_layers(dec["net"]),
                                  float(dec["skip"][0]), -y_spread, y_spread)
   if comp.dim == 1 and comp.encoder_kind == "learned":
@@ -279,8 +285,23 @@ def _coder_probs(model: Model, y: np.ndarray) -> np.ndarray:
   return probs
 
 
+def _ans_min_bits(pmf_max) -> np.ndarray:
+  """The least an index can add to an ANS stream, in bits, when the most
+  probable index of its pmf has pmf_max [...] (of 2^PRECISION).
+
+  rANS codes an index of frequency f from state x >= 2^8·f (constriction's
+  64-bit state, 32-bit words, 24-bit precision, once the state is above
+  2^32) to x' = floor(x/f)·2^24 + x mod f + c >= x·(1 + (1/p − 1)(1 −
+  2^-8)), p = f/2^24: at least log2 of that whatever the index. The pmf's
+  largest entry is taken K above its value, for the coder's own rounding."""
+  p = np.minimum(np.asarray(pmf_max, np.float64) * 2.0**-integer_prior.
+                 PRECISION, 1.0)
+  return np.log2(1 + (1 / p - 1) * (1 - 2.0**-8))
+
+
 def _ans_encode(u, model, y) -> bytes:
   coder = constriction.stream.stack.AnsCoder()
+  coder.encode_reverse(ANS_TERMINATOR, _ANS_TERMINATOR_MODEL)
   u = u.astype(np.int32)
   if model.rate_model == "marginal":
     coder.encode_reverse(u, constriction.stream.model.Categorical(
@@ -294,21 +315,54 @@ def _ans_encode(u, model, y) -> bytes:
 
 
 def _ans_decode(payload: bytes, n: int, model, y) -> np.ndarray:
-  if len(payload) % 4:
+  """The n indices of an ANS payload. The count is checked against the
+  payload before any index is decoded (marginal) or pass by pass
+  (conditional, whose y backs the count): an index adds at least
+  `_ans_min_bits` to the stream, so P words hold at most (32·P − 32) bits
+  of them (the terminator lifts the state to 2^32). The stream must end in
+  the terminator, used up."""
+  if len(payload) % 4 or len(payload) < 8:
     raise FormatError(f"ANS payload has {len(payload)} bytes; allowed: a "
-                      "multiple of 4")
+                      "multiple of 4, at least 8 (the stream's end)")
+  budget_bits = 8 * len(payload) - 32
   coder = constriction.stream.stack.AnsCoder(
       np.frombuffer(payload, "<u4").astype(np.uint32))
   if model.rate_model == "marginal":
+    pmf = model.marginal_pmf
+    least = float(_ans_min_bits(pmf.max() + pmf.size))
+    most = int(budget_bits / least) if least > 0 else 2**32
+    if n > most:
+      raise FormatError(
+          f"the header announces {n} samples, but an ANS payload of "
+          f"{len(payload)} bytes holds at most {most} indices of this model "
+          f"(each adds at least {least:.3g} bits): the file is forged or "
+          "corrupt")
     u = coder.decode(constriction.stream.model.Categorical(
-        _coder_scale(model.marginal_pmf), perfect=False), n)
+        _coder_scale(pmf), perfect=False), n)
+    blame = "the payload is corrupt (marginal decoding does not use y)"
   else:
     family = constriction.stream.model.Categorical(perfect=False)
-    u = np.concatenate([coder.decode(family, _coder_probs(
-        model, y[start:start + ANS_ROWS])) for start in range(0, n, ANS_ROWS)])
-  if not coder.is_empty():
-    raise DecodingError("the ANS stream was not used up: the side "
-                        "information y does not match the encoded file")
+    parts, used_bits = [], 0.0
+    for start in range(0, n, ANS_ROWS):
+      probs = _coder_probs(model, y[start:start + ANS_ROWS])
+      used_bits += float(_ans_min_bits(
+          probs.max(axis=1) * 2.0**integer_prior.PRECISION
+          + probs.shape[1]).sum())
+      if used_bits > budget_bits:
+        raise FormatError(
+            f"the header announces {n} samples, but an ANS payload of "
+            f"{len(payload)} bytes holds fewer than {start + probs.shape[0]} "
+            "indices with this side information: the file is forged or "
+            "corrupt")
+      parts.append(coder.decode(family, probs))
+    u = np.concatenate(parts)
+    blame = ("the side information y is not the encoder's, or the payload "
+             "is corrupt")
+  if coder.is_empty() or not np.array_equal(
+      coder.decode(_ANS_TERMINATOR_MODEL, ANS_TERMINATOR.size),
+      ANS_TERMINATOR) or not coder.is_empty():
+    raise DecodingError(f"the ANS stream does not end after the {n} indices "
+                        f"the header announces: {blame}")
   return np.asarray(u, np.int64)
 
 
@@ -346,7 +400,15 @@ def _sw_decode(payload, n, model, y):
   (block,) = struct.unpack_from("<I", payload)
   if block < 1:
     raise FormatError("Slepian-Wolf block length 0 is invalid")
-  probs = side_info_probs(model, y)
+  blocks = -(-n // block)
+  least = 4 + blocks * (4 + slepian_wolf.num_planes(model.num_indices))
+  if len(payload) < least:
+    raise FormatError(
+        f"Slepian-Wolf payload of {len(payload)} bytes cannot hold the "
+        f"{blocks} blocks of {block} indices that {n} samples need (each "
+        f"block takes at least "
+        f"{4 + slepian_wolf.num_planes(model.num_indices)} bytes): the file is "
+        "forged or truncated")
   u, offset, labels = [], 4, model.sw_labels
   for start in range(0, n, block):
     size = min(block, n - start)
@@ -355,8 +417,9 @@ def _sw_decode(payload, n, model, y):
           payload, offset, size, model.num_indices)
     except ValueError as e:
       raise FormatError(str(e)) from None
-    ub = slepian_wolf.decode_block(planes, probs[start:start + size],
-                                   model.num_indices, labels)
+    ub = slepian_wolf.decode_block(
+        planes, side_info_probs(model, y[start:start + size]),
+        model.num_indices, labels)
     if slepian_wolf.index_crc(ub) != crc:
       raise DecodingError(f"Slepian-Wolf block at sample {start}: the decoded "
                           "indices fail their CRC-32 (BP converged to a wrong "
@@ -405,7 +468,8 @@ def compress_with_info(model: Model, x, mode: str | None = None, y=None,
     payload, extra = _sw_encode(u, x, model, sw_block)
     info.update(extra)
   header = container.Header(mode, model.rate_model, model.model_hash,
-                            x.shape[0], model.dim, model.num_indices)
+                            x.shape[0], model.dim, model.num_indices,
+                            container.index_crc(u))
   return container.pack(header, payload), info
 
 
@@ -469,7 +533,13 @@ def _indices(model: Model, header: container.Header, payload: bytes,
     u = _sw_decode(payload, n, model, y)
   else:
     u = _ans_decode(payload, n, model, y)
+  blame = ("the payload is corrupt (marginal decoding does not use y)"
+           if header.mode == "marginal" else "the side information y is not "
+           "the encoder's, or the payload is corrupt")
   if u.shape != (n,) or u.min() < 0 or u.max() >= model.num_indices:
-    raise DecodingError("decoded indices are out of range")
+    raise DecodingError(f"decoded indices are out of range: {blame}")
+  if container.index_crc(u) != header.index_crc:
+    raise DecodingError(f"the decoded indices fail the file's CRC-32 of the "
+                        f"encoder's indices: {blame}")
   return u
 
