@@ -3,14 +3,20 @@
 A real-data config holds `data` (the loader's fields), `protocol` (``split``
 80/10/10 or ``kfold`` with `folds`), `arms` (multi-source sweeps as in
 `multisource_gaussian`, without a `source`: the data set is the source),
-`eval` (latency repeats, figure examples, optional Fréchet feature function)
-and `claim` (the target rate and metric, checked in summary.json). Rates are in bits per dimension, so λ is per unit squared
+`eval` (latency repeats, figure examples, optional Fréchet feature function),
+`baselines` (the classical codecs run on the same test region,
+`ndc_jax.realdata.classical`; image codecs for stereo, transform codecs and
+a lossless reference for signals) and `claim` (the target rate and metric, checked in summary.json). Rates are in bits per dimension, so λ is per unit squared
 error of the normalised data (per-channel z-scores of the train split).
 """
 
 import ml_collections
 
 from experiments.configs import common, multisource_gaussian
+from ndc_jax.baselines import image_codecs
+
+# Quantizer steps of the signal baselines, in units of the source's train std.
+SIGNAL_STEPS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8)
 
 
 def arms(latent_dim: int, hidden: tuple, lmbdas: tuple, betas=(-0.5, 0.0, 0.5),
@@ -48,6 +54,22 @@ def shrink(config: ml_collections.ConfigDict, lmbdas: tuple) -> None:
   config.eval.num_figure_examples = 3
 
 
+def baselines(data_name: str, quick: bool = False
+              ) -> ml_collections.ConfigDict:
+  """Classical codecs of a data set: image codecs with their quality sweeps
+  (stereo) or DWT / DCT / KLT+DWT over SIGNAL_STEPS plus the lossless
+  reference (EEG, ECG); `quick` keeps three settings each."""
+  image = data_name == "stereo_middlebury"
+  thin = (lambda t: tuple(t)[::3]) if quick else tuple
+  return ml_collections.ConfigDict(dict(
+      image_codecs=image_codecs.CODECS if image else (),
+      image_qualities={k: thin(v) for k, v in
+                       image_codecs.DEFAULT_QUALITIES.items()},
+      signal_codecs=() if image else ("dwt", "dct", "klt_dwt"),
+      signal_steps=thin(SIGNAL_STEPS), wavelet="sym8", levels=6,
+      dct_block=32, lossless=not image))
+
+
 def base(arg: str | None, data: dict, claim: dict, latent_dim: int,
          hidden: tuple, lmbdas: tuple, quick_data: dict,
          quick_lmbdas=(30.0,)) -> ml_collections.ConfigDict:
@@ -64,6 +86,7 @@ def base(arg: str | None, data: dict, claim: dict, latent_dim: int,
   config.eval = ml_collections.ConfigDict(dict(
       latency_repeats=10, num_figure_examples=4, feature_fn=""))
   config.claim = ml_collections.ConfigDict(claim)
+  config.baselines = baselines(data["name"], a.quick)
   if a.quick:
     config.data.update(quick_data)
     shrink(config, tuple(quick_lmbdas))

@@ -6,13 +6,17 @@ rates in bits per dimension of source i (BPD) — the VAE rate KL(q ‖ N(0, I))
 ANS bitstream / dim_i (`multisource.evaluate.measured_bpd`) of ŷ_i = round(g_i·μ_i)
 — and distortions of the operational reconstruction x̂_i = D(ŷ / g), mapped
 back to physical units (`protocol.Normalizer`):
-  * images [p, p, C] in [0, 1]: `psnr_db` = 10·log10(1 / MSE) with the MSE
-    over the whole held-out set (the PSNR of the reassembled region), and
-    `ms_ssim` (Wang et al. 2003), the mean over patches with as many scales as
-    fit (`ms_ssim_scales`: patch side >= 11·2^(scales−1)); NaN below 11 px.
+  * images [p, p, C] in [0, 1]: `psnr_db` = 10·log10(1 / MSE) and `ms_ssim`
+    (Wang et al. 2003) of the held-out region assembled from its
+    non-overlapping tiles (`tiling.region`), with as many scales as the
+    region's shorter side allows (`ms_ssim_scales`: side >= 11·2^(scales−1);
+    five need 176 px); NaN below 11 px.
   * signals [channels, window]: `rmse` (signal units), `prd_pct` =
     100·sqrt(Σ(x − x̂)² / Σx²) and `prdn_pct` (mean removed), over all held-out
     samples of the source.
+The held-out examples are non-overlapping tiles (`protocol.protocol_runs`),
+coded as one ANS stream per source, so op_bpd is bits per unique pixel or
+sample with the stream's side bits.
 Columns without the _i suffix pool the sources (sums of rates; metrics of the
 concatenated sources; mean MS-SSIM). `fid_i` is a Fréchet distance on the
 features of `eval.feature_fn` ("module:function"), NaN when none is given.
@@ -26,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.realdata import metrics
+from ndc_jax.realdata import metrics, tiling
 from ndc_jax.multisource import train as multisource
 from ndc_jax.multisource import evaluate as multisource_eval
 
@@ -72,19 +76,42 @@ def _feature_fn(spec: str):
   return getattr(importlib.import_module(module), name)
 
 
-def distortions(x: np.ndarray, x_hat: np.ndarray, shape) -> dict:
-  """Domain metrics of one source, physical units: [num, dim] each."""
-  if is_image(shape):
-    scales = ms_ssim_scales(shape[0])
-    img = lambda a: np.clip(a, 0, 1).reshape((-1,) + tuple(shape))
-    ssim = (float(jnp.mean(metrics.ms_ssim(img(x), img(x_hat),
-                                           scales=scales))) if scales
+def region_distortions(x: np.ndarray, x_hat: np.ndarray) -> dict:
+  """Domain metrics of one assembled region, physical units: an image
+  [H, W, C] in [0, 1] (PSNR, MS-SSIM at `ms_ssim_scales(min(H, W))`) or a
+  signal [channels, T] (RMSE, PRD, PRDN)."""
+  x, x_hat = np.asarray(x, np.float32), np.asarray(x_hat, np.float32)
+  if x.ndim == 3:
+    x_hat = np.clip(x_hat, 0, 1)
+    scales = ms_ssim_scales(min(x.shape[:2]))
+    ssim = (float(metrics.ms_ssim(x, x_hat, scales=scales)) if scales
             else float("nan"))
-    return {"psnr_db": float(metrics.psnr(x, np.clip(x_hat, 0, 1),
-                                          axis=None)), "ms_ssim": ssim}
+    return {"psnr_db": float(metrics.psnr(x, x_hat, axis=None)),
+            "ms_ssim": ssim}
   return {"rmse": float(metrics.rmse(x, x_hat, axis=None)),
           "prd_pct": float(metrics.prd(x, x_hat, axis=None)),
           "prdn_pct": float(metrics.prdn(x, x_hat, axis=None))}
+
+
+def region_metrics(regions: list, decoded: list) -> dict:
+  """Per-source metrics (suffix _i) and pooled ones of assembled regions:
+  images pool PSNR over both regions' pixels and average MS-SSIM; signals
+  pool the channels of all sources."""
+  row = {}
+  for i, (x, xh) in enumerate(zip(regions, decoded)):
+    row.update({f"{k}_{i + 1}": v for k, v in
+                region_distortions(x, xh).items()})
+  if np.ndim(regions[0]) == 3:
+    cat = lambda rs: np.concatenate([np.asarray(r).reshape(-1) for r in rs])
+    row["psnr_db"] = float(metrics.psnr(cat(regions),
+                                        np.clip(cat(decoded), 0, 1),
+                                        axis=None))
+    row["ms_ssim"] = float(np.mean([row[f"ms_ssim_{i + 1}"]
+                                    for i in range(len(regions))]))
+  else:
+    row.update(region_distortions(np.concatenate(regions, 0),
+                                  np.concatenate(decoded, 0)))
+  return row
 
 
 def evaluate(trainer, params, heldout: dict, norm, eval_cfg) -> dict:
@@ -114,26 +141,17 @@ def evaluate_one(trainer, params, data, norm, eval_cfg, codec=None
   out["op_bpd_mean"] = (out["op_bpd"] * dims).sum(1) / dims.sum()
   recon = [[norm.invert(i, x_hat[i][p]) for i in range(len(xs))]
            for p in range(kl.shape[0])]
-  image = is_image(data.shapes[0])
   feature_fn = (_feature_fn(eval_cfg.feature_fn) if eval_cfg.feature_fn
                 else None)
   per_model = []
+  regions = [tiling.region(data, i) for i in range(len(xs))]
   for rec in recon:
-    row = {}
+    row = region_metrics(regions, [tiling.region(data, i, rec[i])
+                                   for i in range(len(xs))])
     for i, (x, xh, shape) in enumerate(zip(data.sources, rec, data.shapes)):
-      row.update({f"{k}_{i + 1}": v for k, v in
-                  distortions(x, xh, shape).items()})
       row[f"fid_{i + 1}"] = (metrics.frechet_distance(
           x.reshape((-1,) + tuple(shape)), xh.reshape((-1,) + tuple(shape)),
           feature_fn) if feature_fn else float("nan"))
-    cat_x, cat_h = np.concatenate(data.sources, 1), np.concatenate(rec, 1)
-    if image:
-      row["psnr_db"] = float(metrics.psnr(cat_x, np.clip(cat_h, 0, 1),
-                                          axis=None))
-      row["ms_ssim"] = float(np.mean([row[f"ms_ssim_{i + 1}"]
-                                      for i in range(len(xs))]))
-    else:
-      row.update(distortions(cat_x, cat_h, (1, 1)))
     per_model.append(row)
   for k in per_model[0]:
     out[k] = np.asarray([r[k] for r in per_model])

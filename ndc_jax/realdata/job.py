@@ -10,8 +10,12 @@ examples (normalised with train statistics) become a sampler
 metrics.jsonl in `workdir/<run>/<arm>/`, resumable) -> `realdata_eval.evaluate`
 on the held-out examples. Results in `workdir` (atomic writes, process 0):
   config.json (config + the data set's meta: source, licence, citation),
-  rd.csv (one row per run × held-out split × arm × λ × β_MI × seed),
-  protocol.csv (mean and std over folds, ddof 1; NaN std for one run),
+  rd.csv (one row per run × held-out split × arm × λ × β_MI × seed, kind
+  "learned", with the gap to the best classical codec at equal rate; and one
+  row per run × test split × classical codec × setting, kind "baseline",
+  from `classical.baseline_rows` on the same tiles),
+  protocol.csv (learned rows: mean and std over folds, ddof 1; NaN std for
+  one run), baselines_protocol.csv (the same for the baseline rows),
   beta_ablation.csv (per arm and β_MI, means over λ), rd.png,
   reconstructions.png, summary.json (sizes, timing, notes, claim check).
 """
@@ -28,13 +32,17 @@ from ndc_jax.core import results, runner, tables
 from ndc_jax.multisource import job as multisource_job
 from ndc_jax.multisource import sources as multisource_sources
 from ndc_jax.multisource import train as multisource
+from ndc_jax.multisource import entropy_model
+from ndc_jax.realdata import classical
 from ndc_jax.realdata import evaluate as realdata_eval
 from ndc_jax.realdata import plots as realdata_plots
-from ndc_jax.realdata import protocol
+from ndc_jax.realdata import protocol, tiling
 
-FIXED = ("run", "split", "arm", "mi_estimator", "lmbda", "beta_mi", "seed",
-         "num_train", "num_heldout", "train_s")
+FIXED = ("run", "split", "kind", "arm", "mi_estimator", "lmbda", "beta_mi",
+         "seed", "setting", "num_train", "num_heldout", "train_s",
+         "baseline_name")
 KEYS = ("split", "arm", "mi_estimator", "lmbda", "beta_mi", "seed")
+BASELINE_KEYS = ("split", "arm", "setting")
 RATES = ("kl_bpd", "op_est_bpd", "op_bpd")
 TIMING = ("encode_us", "decode_us", "encode_us_batch1", "decode_us_batch1")
 
@@ -43,32 +51,39 @@ def columns(num_sources: int, image: bool) -> tuple[str, ...]:
   """rd.csv header: rates in bits per dimension, distortions, µs latency."""
   dist = (realdata_eval.IMAGE_METRICS if image
           else realdata_eval.SIGNAL_METRICS)
-  per = tuple(f"{n}_{i + 1}" for n in RATES + dist + ("fid",)
+  metric = "psnr_db" if image else "prd_pct"
+  per = tuple(f"{n}_{i + 1}" for n in RATES + dist + ("fid", "header_bits")
               for i in range(num_sources))
   return (FIXED + per + tuple(f"{n}_sum" for n in RATES) + ("op_bpd_mean",)
-          + dist + TIMING)
+          + dist + (f"baseline_{metric}", classical.GAP[metric]) + TIMING)
 
 
-def protocol_table(rows: list[dict], cols) -> list[dict]:
-  """Mean and std (ddof 1) over runs of every numeric column, per KEYS."""
+def protocol_table(rows: list[dict], cols, keys=KEYS) -> list[dict]:
+  """Mean and std (ddof 1) over runs of every numeric column, per keys."""
   groups = {}
-  for r in rows:
-    groups.setdefault(tuple(r[k] for k in KEYS), []).append(r)
+  for r in rows:  # str keys: NaN settings group together
+    groups.setdefault(tuple(str(r[k]) for k in keys), []).append(r)
   out = []
-  for key, sub in groups.items():
-    row = {**dict(zip(KEYS, key)), "folds": len(sub)}
+  for sub in groups.values():
+    row = {**{k: sub[0][k] for k in keys}, "folds": len(sub)}
     for c in cols:
-      if c not in FIXED and c not in KEYS:
-        v = np.asarray([r[c] for r in sub], np.float64)
+      if c not in FIXED and c not in keys:
+        v = np.asarray([r.get(c, np.nan) for r in sub], np.float64)
         row[f"{c}_mean"] = float(v.mean())
         row[f"{c}_std"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
     out.append(row)
   return out
 
 
-def protocol_columns(cols) -> tuple[str, ...]:
-  return KEYS + ("folds",) + tuple(f"{c}_{s}" for c in cols
+def protocol_columns(cols, keys=KEYS) -> tuple[str, ...]:
+  return keys + ("folds",) + tuple(f"{c}_{s}" for c in cols
                                    if c not in FIXED for s in ("mean", "std"))
+
+
+def _filled(rows: list[dict], cols) -> list[dict]:
+  """Rows with every column (NaN, or '' for baseline_name, where absent)."""
+  return [{c: r.get(c, "" if c == "baseline_name" else float("nan"))
+           for c in cols} for r in rows]
 
 
 def beta_ablation(prot: list[dict], metric: str) -> list[dict]:
@@ -104,12 +119,15 @@ def check_claim(prot: list[dict], claim) -> dict:
 
 
 def _notes(config, data) -> dict:
+  """`data`: the tiled test split."""
   shape = data.shapes[0]
   if realdata_eval.is_image(shape):
-    s = realdata_eval.ms_ssim_scales(shape[0])
-    ssim = (f"MS-SSIM with {s} scale(s) on {shape[0]} px patches (the "
-            "standard 5 scales need >= 176 px)" if s else
-            f"MS-SSIM not computed: {shape[0]} px patches < 11 px window")
+    h, w = tiling.region(data, 0).shape[:2]
+    s = realdata_eval.ms_ssim_scales(min(h, w))
+    ssim = (f"MS-SSIM with {s} scale(s) on the assembled {h}x{w} px test "
+            "region of non-overlapping tiles (the standard 5 scales need "
+            ">= 176 px)" if s else
+            f"MS-SSIM not computed: the {h}x{w} px region < 11 px window")
   else:
     ssim = "PSNR and MS-SSIM are image metrics; signals report RMSE and PRD"
   return {"ms_ssim": ssim,
@@ -118,8 +136,20 @@ def _notes(config, data) -> dict:
                   "FID not reported: no pretrained feature extractor is "
                   "available offline (set eval.feature_fn='module:function'"
                   "); fid_* columns are NaN"),
-          "rates": "bits per dimension of each source; op_bpd = real ANS "
-                   "bitstream, op_bpd_mean = all bits / all dimensions",
+          "rates": "bits per dimension of each source over the held-out "
+                   "region coded once (non-overlapping tiles: bits per "
+                   "unique pixel or sample); op_bpd = real ANS bitstream "
+                   "with its side bits (header_bits_i), op_bpd_mean = all "
+                   "bits / all dimensions; baselines: real files or streams "
+                   "of the same region (header_bits_i = file headers, or "
+                   "the signal streams' side bits)",
+          "baselines": "kind=baseline rows: classical codecs on the test "
+                       "region (setting = quality, JPEG 2000 target PSNR, "
+                       "or quantizer step / train std); gap_db / gap_prd = "
+                       "learned − best baseline at the learned rate "
+                       "(op_bpd_mean, linear interpolation, NaN outside the "
+                       "baselines' rates); signal baselines' encode_us "
+                       "includes their decode check",
           "train_s": "wall seconds to train one arm's whole λ×β_MI grid "
                      "(one vmapped program, compile included); ~0 when "
                      "resumed from saved params",
@@ -152,12 +182,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   runner.check_workdir(config, workdir, data=meta)
   image = realdata_eval.is_image(parts["test"].shapes[0])
   cols = columns(len(parts["test"].sources), image)
-  rows, sizes, t_start = [], [], time.time()
+  rows, base_rows, sizes, t_start = [], [], [], time.time()
+  range_bits = float(entropy_model.RANGE_BITS)
   for run, train, heldout in runs:
     norm = protocol.fit_normalizer(train)
     source = multisource_sources.from_data(norm.apply(train), meta["name"])
     sizes.append({"run": run, "train": train.num_examples,
                   **{k: v.num_examples for k, v in heldout.items()}})
+    if "baselines" in config:
+      base_rows += [{**r, "run": run, "num_train": train.num_examples}
+                    for r in classical.baseline_rows(config.baselines, train,
+                                                     heldout)]
     for name, arm_cfg in config.arms.items():
       t0 = time.time()
       trainer, params = train_arm(name, arm_cfg, source,
@@ -170,13 +205,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         ev, recon = evals[split]
         for p in range(len(grid[0])):
           rows.append({
-              "run": run, "split": split, "arm": name,
+              "run": run, "split": split, "kind": "learned", "arm": name,
               "mi_estimator": arm_cfg.model.mi_estimator,
               "lmbda": float(grid[0][p]), "beta_mi": float(grid[1][p]),
-              "seed": int(grid[2][p]), "num_train": train.num_examples,
+              "seed": int(grid[2][p]), "setting": float("nan"),
+              "num_train": train.num_examples,
               "num_heldout": data.num_examples, "train_s": train_s,
               **{c: float(ev[c][p]) for c in cols if c in ev},
               **{f"{n}_{i + 1}": float(ev[n][p, i]) for n in RATES
+                 for i in range(len(data.sources))},
+              **{f"header_bits_{i + 1}": range_bits
                  for i in range(len(data.sources))}})
         if (run, split, name) == (runs[0][0], list(heldout)[-1],
                                   next(iter(config.arms))):
@@ -191,30 +229,44 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                  f"{ev['op_bpd_mean'][p]:.3f} bpd" for p in picks],
                 os.path.join(workdir, "reconstructions.png"),
                 config.eval.num_figure_examples)
+  gap_metric = "psnr_db" if image else "prd_pct"
+  classical.add_gaps(rows, base_rows, gap_metric)
   prot = protocol_table(rows, cols)
+  base_prot = protocol_table(base_rows, cols, BASELINE_KEYS)
   metric = config.claim.metric
   summary = {"data": meta, "protocol": config.protocol.to_dict(),
              "sizes": sizes, "wall_s": time.time() - t_start,
-             "notes": _notes(config, parts["test"]),
+             "notes": _notes(config, runs[0][2].get("test") or
+                             next(iter(runs[0][2].values()))),
              "claim": check_claim(prot, config.claim)}
   if runner.is_writer():
-    results.write_csv(os.path.join(workdir, "rd.csv"), rows, cols)
+    results.write_csv(os.path.join(workdir, "rd.csv"),
+                      _filled(rows + base_rows, cols), cols)
     results.write_csv(os.path.join(workdir, "protocol.csv"), prot,
                       protocol_columns(cols))
+    base_cols = protocol_columns(cols, BASELINE_KEYS)
+    results.write_csv(os.path.join(workdir, "baselines_protocol.csv"),
+                      _filled(base_prot, base_cols), base_cols)
     ablation = beta_ablation(prot, metric)
     results.write_csv(os.path.join(workdir, "beta_ablation.csv"), ablation,
                       tuple(ablation[0]))
     realdata_plots.rd_figure([r for r in prot if r["split"] in
                               ("test", "heldout")], metric,
-                             os.path.join(workdir, "rd.png"))
+                             os.path.join(workdir, "rd.png"), base_prot)
     results.write_json(os.path.join(workdir, "summary.json"), summary)
   return rows
 
 
 def format_table(rows: list[dict], config: ml_collections.ConfigDict) -> str:
-  """Held-out rows as fixed-width text: rate in bits per dimension and the
-  config's claim metric (`config.claim.metric`)."""
-  return tables.format_table(rows, ("run", "split", "arm", "lmbda", "beta_mi",
-                                    "op_bpd_mean", "kl_bpd_sum",
-                                    config.claim.metric, "encode_us",
-                                    "decode_us"), width=14)
+  """Learned held-out rows as fixed-width text: rate in bits per dimension,
+  the config's claim metric and, on the test split, the best classical codec
+  at the same rate and the gap to it (gap_db or gap_prd; the classical rows
+  themselves are in rd.csv)."""
+  metric = ("psnr_db" if any("psnr_db" in r for r in rows) else "prd_pct")
+  cols = ("run", "split", "arm", "lmbda", "beta_mi", "op_bpd_mean",
+          "kl_bpd_sum", config.claim.metric)
+  if metric != config.claim.metric:
+    cols += (metric,)
+  cols += ("baseline_name", f"baseline_{metric}", classical.GAP[metric],
+           "encode_us", "decode_us")
+  return tables.format_table(rows, cols, width=14)

@@ -52,10 +52,13 @@ def reconstructions(data, recons: list, labels: list[str], path: str,
   save_figure(fig, path)
 
 
-def rd_figure(rows: list[dict], metric: str, path: str) -> None:
+def rd_figure(rows: list[dict], metric: str, path: str,
+              baselines: list[dict] = ()) -> None:
   """Held-out `metric` against the measured rate (bits per dimension, all
-  sources), one marker per arm, colour = β_MI; error bars = std over folds."""
-  fig, ax = plt.subplots(figsize=(5, 4))
+  sources), one marker per arm, colour = β_MI; error bars = std over folds.
+  `baselines` (protocol rows of classical codecs, kind "baseline"): one grey
+  line per codec over its settings."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
   betas = sorted({r["beta_mi"] for r in rows})
   cmap = plt.get_cmap("coolwarm", max(len(betas), 2))
   for arm, marker in zip(sorted({r["arm"] for r in rows}), "osv^D"):
@@ -67,7 +70,22 @@ def rd_figure(rows: list[dict], metric: str, path: str) -> None:
                     [r[f"{metric}_mean"] for r in sub],
                     yerr=[np.nan_to_num(r[f"{metric}_std"]) for r in sub],
                     marker=marker, color=cmap(j), label=f"{arm} β={b:g}")
-  ax.set_xlabel("measured rate (bits per dimension)")
+  held = [r for r in baselines if r["split"] in ("test", "heldout")
+          and np.isfinite(r[f"{metric}_mean"])]
+  codecs = sorted({r["arm"] for r in held})
+  greys = plt.get_cmap("Greys")
+  for k, codec in enumerate(codecs):
+    sub = sorted((r for r in held if r["arm"] == codec),
+                 key=lambda r: r["op_bpd_mean_mean"])
+    ax.plot([r["op_bpd_mean_mean"] for r in sub],
+            [r[f"{metric}_mean"] for r in sub], marker="x^+v*dh"[k % 7],
+            ms=4, lw=1, color=greys(0.35 + 0.6 * k / max(len(codecs), 1)),
+            label=codec)
+  if held:
+    learned = [r["op_bpd_mean_mean"] for r in rows]
+    if learned:
+      ax.set_xlim(0, 2.0 * max(learned))
+  ax.set_xlabel("measured rate (bits per unique pixel or sample)")
   ax.set_ylabel(metric)
   ax.legend(fontsize=6)
   save_figure(fig, path)

@@ -8,6 +8,8 @@ the runs of the protocol: ``split`` (train on train, report val and test) or
 each held out once). In a fold an example trains only if it lies wholly
 outside the held-out block and is held out only if it lies wholly inside, so
 no pixel or sample is in both; examples straddling a block edge are dropped.
+Every held-out set is then cut to non-overlapping tiles
+(`tiling.nonoverlapping`), so each held-out pixel or sample is coded once.
 
 `Normalizer`: per-channel (colour channel, lead) mean and std of the train
 examples only; the model sees (x − mean) / std, metrics use physical units.
@@ -17,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ndc_jax.realdata import tiling
 from ndc_jax.realdata.data import MultiSourceData, physionet, splits, stereo
 
 DATASETS = ("stereo_middlebury", "eeg_physionet", "ecg_wfdb")
@@ -84,8 +87,9 @@ def protocol_runs(cfg, parts: dict[str, MultiSourceData]
                   ) -> list[tuple[str, MultiSourceData, dict]]:
   """[(run name, train data, {held-out name: data})] of a `protocol` config."""
   if cfg.name == "split":
-    return [("split", parts["train"], {"val": parts["val"],
-                                       "test": parts["test"]})]
+    return [("split", parts["train"],
+             {"val": tiling.nonoverlapping(parts["val"]),
+              "test": tiling.nonoverlapping(parts["test"])})]
   if cfg.name != "kfold":
     raise ValueError(f"protocol.name={cfg.name!r} is unknown; allowed: "
                      f"{PROTOCOLS}")
@@ -102,8 +106,8 @@ def protocol_runs(cfg, parts: dict[str, MultiSourceData]
       raise ValueError(f"protocol.folds={cfg.folds}: fold {j} (axis {a}:{b} "
                        f"of {length}) holds {int(inside.sum())} whole "
                        "examples; use fewer folds or smaller patches/windows")
-    runs.append((f"fold{j}", full.take(outside), {"heldout":
-                                                  full.take(inside)}))
+    runs.append((f"fold{j}", full.take(outside),
+                 {"heldout": tiling.nonoverlapping(full.take(inside))}))
   return runs
 
 
