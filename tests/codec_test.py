@@ -190,7 +190,7 @@ class BadInputTest(parameterized.TestCase):
     cls.model = _model("conditional")
     cls.x, cls.y = _data(cls.model, 500)
     cls.data = codec.compress(cls.model, cls.x, "conditional", y=cls.y)
-    cls.sw = codec.compress(cls.model, cls.x, "slepian_wolf", sw_block=200)
+    cls.sw = codec.compress(cls.model, cls.x, "slepian_wolf", sw_block=256)
 
   def _raises(self, exc, regex, data=None, y=None):
     with self.assertRaisesRegex(exc, regex):

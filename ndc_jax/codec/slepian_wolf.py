@@ -57,6 +57,7 @@ from typing import NamedTuple
 import ldpc
 import numpy as np
 import scipy.sparse as sp
+import scipy.special
 
 
 class CodeFamily(NamedTuple):
@@ -64,17 +65,22 @@ class CodeFamily(NamedTuple):
   degrees: tuple[tuple[int, float], ...]  # (column degree, share) of the
   gap: float                              #   non-staircase columns; first
   spread: float                           #   rate (1 + gap)·e + spread·√e
+  scatter: float = 0.0  # relative std. dev. of a code's BP threshold about
+  #                       that fit (one matrix to the next)
 
 
-CODES = CodeFamily(((3, 0.7), (10, 0.3)), 0.01, 5.0)
-LOW_RATE_CODES = CodeFamily(((3, 0.82), (18, 0.18)), 0.03, 3.0)
+# Scatter: the thresholds of docs/codec.md lie 0.93-1.04 × the fit (low-rate
+# families, 15 planes) and 0.98-1.01 × (CODES, 12 planes).
+CODES = CodeFamily(((3, 0.7), (10, 0.3)), 0.01, 5.0, 0.015)
+LOW_RATE_CODES = CodeFamily(((3, 0.82), (18, 0.18)), 0.03, 3.0, 0.03)
 VERY_LOW_RATE_CODES = CodeFamily(((3, 0.83), (11, 0.09), (30, 0.08)), 0.05,
-                                 2.2)
+                                 2.2, 0.03)
 LOW_RATE = 1 / 3         # m < LOW_RATE·n: LOW_RATE_CODES, but
 VERY_LOW_RATE = 0.15     # VERY_LOW_RATE_MIN_CHECKS <= m < VERY_LOW_RATE·n:
 VERY_LOW_RATE_MIN_CHECKS = 2000  # VERY_LOW_RATE_CODES
 FAMILIES = (VERY_LOW_RATE_CODES, LOW_RATE_CODES, CODES)  # lowest rates first
 DEVIATIONS = 3.0
+MAX_FAILURE = 1e-3       # default limit on a block's failure probability
 MIN_CHECKS = 8
 RETRY_STEP = 1.03        # more syndrome bits after a simulated failure
 RAW_FRACTION = 0.99      # a plane needing >= this share of N is sent raw
@@ -219,6 +225,32 @@ def plane_side_info(u: np.ndarray, probs: np.ndarray, num_indices: int,
           for k in range(num_planes(num_indices))]
 
 
+def _encoder_views(u: np.ndarray, probs: np.ndarray, num_indices: int,
+                   labels: np.ndarray | None) -> list[tuple[np.ndarray,
+                                                           np.ndarray]]:
+  """`plane_side_info` for the encoder's rate estimates, in O(N·K) instead
+  of O(N·K·planes): the mass of the labels that agree with v = labels[u] on
+  the planes below k halves from one plane to the next, so each plane
+  picks the half of its bit from the previous plane's. Equal to
+  `plane_side_info` up to float rounding (other summation order), which
+  moves no syndrome bit: the decoder computes its own probabilities."""
+  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
+  v, by_label = labels[u], _by_label(probs, labels)
+  n, planes = v.size, num_planes(num_indices)
+  mass = np.zeros((n, 1 << planes))
+  mass[:, :num_indices] = by_label
+  out = []
+  for k in range(planes):
+    bit = plane_bits(v, k)
+    even, odd = mass[:, 0::2], mass[:, 1::2]  # labels with bit k = 0, 1
+    one = odd.sum(axis=1)
+    total = even.sum(axis=1) + one
+    out.append((bit, np.clip(one / np.maximum(total, 1e-300), _EPS,
+                             1 - _EPS)))
+    mass = np.where(bit[:, None] == 1, odd, even)
+  return out
+
+
 def syndrome_of(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
   """h b (mod 2) [m] uint8 of bits b [N] (any integer dtype)."""
   return (h @ bits.astype(np.int64) % 2).astype(np.uint8)
@@ -295,6 +327,67 @@ def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
   return hi
 
 
+def _threshold_model(n: int, m: int, est_bits: float, std_bits: float,
+                     draws: int) -> tuple[float, float]:
+  """(mean, standard deviation) in syndrome bits of the BP threshold that the
+  decoder's y will need for a plane of n bits whose rate given y the encoder
+  estimated as est_bits ± std_bits from `draws` simulated y': the family fit
+  (1 + gap)·e + spread·√e + MIN_CHECKS of the code at m; its spread is the
+  rate's over y, that of the estimate's own mean (1/draws of it), and the
+  family's scatter of thresholds about the fit."""
+  family = code_family(n, m)
+  mean = ((1 + family.gap) * est_bits + family.spread * np.sqrt(est_bits)
+          + MIN_CHECKS)
+  var = ((1 + family.gap) * std_bits) ** 2 * (1 + 1 / max(draws, 1)) + (
+      family.scatter * est_bits) ** 2
+  return mean, float(np.sqrt(var))
+
+
+def normal_tail(z: float) -> float:
+  """Q(z) = P(Z > z) of a standard normal Z."""
+  return float(0.5 * scipy.special.erfc(z / np.sqrt(2)))
+
+
+def plane_failure(n: int, m: int, est_bits: float, std_bits: float,
+                  draws: int) -> float:
+  """The model's probability that BP fails on a plane of n bits with m
+  syndrome bits (`_threshold_model`: the threshold is normal about the
+  fit). 0 for a raw plane (m = n)."""
+  if m >= n:
+    return 0.0
+  mean, sd = _threshold_model(n, m, est_bits, std_bits, draws)
+  if sd == 0:
+    return float(m < mean)
+  return normal_tail((m - mean) / sd)
+
+
+def checks_for_failure(n: int, est_bits: float, std_bits: float, draws: int,
+                       failure: float) -> int:
+  """The fewest syndrome bits m (at most n: raw) at which `plane_failure`
+  is at most `failure`: the fitted threshold plus z = Q⁻¹(failure) standard
+  deviations of `_threshold_model`, of the family whose m gets its own
+  codes (`code_family`), the largest if none does."""
+  z = float(-scipy.special.ndtri(failure))
+  ms = []
+  for family in FAMILIES:
+    mean = ((1 + family.gap) * est_bits + family.spread * np.sqrt(est_bits)
+            + MIN_CHECKS)
+    sd = np.sqrt(((1 + family.gap) * std_bits) ** 2 * (1 + 1 / max(draws, 1))
+                 + (family.scatter * est_bits) ** 2)
+    ms.append(int(np.ceil(mean + z * sd)))
+  m = next((m for m, family in zip(ms, FAMILIES)
+            if code_family(n, m) is family), max(ms))
+  while m < n and plane_failure(n, m, est_bits, std_bits, draws) > failure:
+    m = int(np.ceil(m * RETRY_STEP))  # the fallback family is a worse fit
+  return min(m, n)
+
+
+class BlockCode(NamedTuple):
+  planes: list[Plane]
+  retries: int         # simulated decoding failures that added checks
+  failure: float       # the model's failure probability of the block
+
+
 def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
                  num_indices: int, labels: np.ndarray | None = None
                  ) -> tuple[list[Plane], int]:
@@ -306,34 +399,70 @@ def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
   deviation estimated from the draws (σ = 0 for a single draw); it must
   decode with every draw. Returns (planes, retries): `retries` counts
   the simulated failures that made the encoder send more syndrome bits.
+  No failure target: `encode_block_to_failure` is the codec's rule.
   """
-  n, out, retries = u.size, [], 0
-  views = [plane_side_info(u, p, num_indices, labels) for p in sim_probs]
-  for k in range(num_planes(num_indices)):
+  code = encode_block_to_failure(u, sim_probs, num_indices, labels, None,
+                                 verify=True)
+  return code.planes, code.retries
+
+
+def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
+                            num_indices: int,
+                            labels: np.ndarray | None = None,
+                            max_failure: float | None = MAX_FAILURE,
+                            verify: bool = False) -> BlockCode:
+  """`encode_block` whose every plane meets a share max_failure / planes of
+  a limit on the block's failure probability with the decoder's y.
+
+  A plane is left without syndrome bits if 2·Σ_i E[P(b ≠ b_i)] (a Markov
+  bound on its wrong hard decisions, the expectation over the draws) is
+  within its share; it is coded with `checks_for_failure` bits (the
+  threshold model `plane_failure`), else raw. The block's failure is the sum
+  of its planes' (a union bound). With `verify` the encoder also decodes
+  with every draw and adds checks (×RETRY_STEP) until each decodes (slow:
+  one BP run per draw and plane); without it no BP runs. max_failure None:
+  the rule of `encode_block` (the fit plus DEVIATIONS·σ, zero checks when
+  the draws' expected flips stay under ZERO_FLIPS), its failure still
+  stated by the model.
+  """
+  n, out, retries, failure = u.size, [], 0, 0.0
+  draws = len(sim_probs)
+  planes = num_planes(num_indices)
+  share = None if max_failure is None else max_failure / planes
+  views = [_encoder_views(u, p, num_indices, labels) for p in sim_probs]
+  for k in range(planes):
     bits, p_ones = views[0][k][0], [view[k][1] for view in views]
     # [draws, N] bits of each index under each y'; the rate's variance given
     # x is the sum over indices of their variances (the y_i are independent)
     cost = np.stack([plane_costs(bits, p) for p in p_ones])
     est = float(cost.sum(axis=1).mean())
-    std = (float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if len(sim_probs) > 1
-           else 0.0)
-    flips = max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
-    if flips < ZERO_FLIPS and all(_hard_right(bits, p) for p in p_ones):
-      out.append(Plane(0, np.zeros(0, np.uint8)))
-    else:
+    std = float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if draws > 1 else 0.0
+    wrong = 2 * float(np.mean([np.where(bits == 1, 1 - p, p).sum()
+                               for p in p_ones]))
+    if share is None:
+      zero = (max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
+              < ZERO_FLIPS and all(_hard_right(bits, p) for p in p_ones))
       m = num_checks(n, est, std)
-      while m < RAW_FRACTION * n:
-        h = parity_check_matrix(n, m, k)
-        syndrome = syndrome_of(h, bits)
-        if all(np.array_equal(_bp_decode(h, syndrome, p), bits)
-               for p in p_ones):
-          out.append(Plane(m, syndrome))
-          break
-        retries += 1
-        m = int(np.ceil(m * RETRY_STEP))
-      else:
-        out.append(Plane(n, bits))
-  return out, retries
+    else:
+      zero = wrong <= share and all(_hard_right(bits, p) for p in p_ones)
+      m = checks_for_failure(n, est, std, draws, share)
+    if zero:
+      out.append(Plane(0, np.zeros(0, np.uint8)))
+      failure += min(wrong, 1.0)
+      continue
+    while m < RAW_FRACTION * n:
+      h = parity_check_matrix(n, m, k)
+      syndrome = syndrome_of(h, bits)
+      if not verify or all(np.array_equal(_bp_decode(h, syndrome, p), bits)
+                           for p in p_ones):
+        out.append(Plane(m, syndrome))
+        failure += plane_failure(n, m, est, std, draws)
+        break
+      retries += 1
+      m = int(np.ceil(m * RETRY_STEP))
+    else:
+      out.append(Plane(n, bits))
+  return BlockCode(out, retries, min(failure, 1.0))
 
 
 def decode_block(planes_in: list[Plane], probs: np.ndarray, num_indices: int,
