@@ -388,6 +388,29 @@ class BlockCode(NamedTuple):
   failure: float       # the model's failure probability of the block
 
 
+def _failure_shares(n: int, stats: list, draws: int,
+                    max_failure: float) -> list[float]:
+  """Each coded plane's share of max_failure: what the zero-check planes
+  leave, split evenly; then what the nearly certain planes do not use at
+  their share (their threshold model fails far less) goes to the planes
+  that use theirs up, evenly."""
+  left = max_failure - sum(s[4] for s in stats if s[5])
+  coded = [k for k, s in enumerate(stats) if not s[5]]
+  shares = [0.0] * len(stats)
+  if not coded:
+    return shares
+  even = left / len(coded)
+  used = {k: plane_failure(n, checks_for_failure(
+      n, stats[k][2], stats[k][3], draws, even), stats[k][2], stats[k][3],
+                           draws) for k in coded}
+  tight = [k for k in coded if used[k] > even / 2]
+  spare = left - sum(used.values())
+  for k in coded:
+    shares[k] = (used[k] + spare / len(tight) if k in tight
+                 else max(used[k], 1e-300))
+  return shares
+
+
 def encode_block(u: np.ndarray, sim_probs: list[np.ndarray],
                  num_indices: int, labels: np.ndarray | None = None
                  ) -> tuple[list[Plane], int]:
@@ -411,13 +434,14 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
                             labels: np.ndarray | None = None,
                             max_failure: float | None = MAX_FAILURE,
                             verify: bool = False) -> BlockCode:
-  """`encode_block` whose every plane meets a share max_failure / planes of
-  a limit on the block's failure probability with the decoder's y.
+  """`encode_block` whose planes keep the block's failure probability with
+  the decoder's y within max_failure.
 
   A plane is left without syndrome bits if 2·Σ_i E[P(b ≠ b_i)] (a Markov
   bound on its wrong hard decisions, the expectation over the draws) is
-  within its share; it is coded with `checks_for_failure` bits (the
-  threshold model `plane_failure`), else raw. The block's failure is the sum
+  within max_failure / planes; the coded planes share what those leave,
+  each coded with `checks_for_failure` bits (the threshold model
+  `plane_failure`), or raw. The block's failure is the sum
   of its planes' (a union bound). With `verify` the encoder also decodes
   with every draw and adds checks (×RETRY_STEP) until each decodes (slow:
   one BP run per draw and plane); without it no BP runs. max_failure None:
@@ -428,8 +452,8 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
   n, out, retries, failure = u.size, [], 0, 0.0
   draws = len(sim_probs)
   planes = num_planes(num_indices)
-  share = None if max_failure is None else max_failure / planes
   views = [_encoder_views(u, p, num_indices, labels) for p in sim_probs]
+  stats = []
   for k in range(planes):
     bits, p_ones = views[0][k][0], [view[k][1] for view in views]
     # [draws, N] bits of each index under each y'; the rate's variance given
@@ -439,13 +463,19 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
     std = float(np.sqrt(cost.var(axis=0, ddof=1).sum())) if draws > 1 else 0.0
     wrong = 2 * float(np.mean([np.where(bits == 1, 1 - p, p).sum()
                                for p in p_ones]))
-    if share is None:
+    if max_failure is None:
       zero = (max(float(np.minimum(p, 1 - p).sum()) for p in p_ones)
               < ZERO_FLIPS and all(_hard_right(bits, p) for p in p_ones))
-      m = num_checks(n, est, std)
     else:
-      zero = wrong <= share and all(_hard_right(bits, p) for p in p_ones)
-      m = checks_for_failure(n, est, std, draws, share)
+      zero = (wrong <= max_failure / planes
+              and all(_hard_right(bits, p) for p in p_ones))
+    stats.append((bits, p_ones, est, std, wrong, zero))
+  if max_failure is not None:
+    shares = _failure_shares(n, stats, draws, max_failure)
+  for k, (bits, p_ones, est, std, wrong, zero) in enumerate(stats):
+    if not zero:
+      m = (num_checks(n, est, std) if max_failure is None else
+           checks_for_failure(n, est, std, draws, shares[k]))
     if zero:
       out.append(Plane(0, np.zeros(0, np.uint8)))
       failure += min(wrong, 1.0)
