@@ -13,4 +13,13 @@ bits per scalar sample and MSE:
 * `wz_quantizers`: lower convex R-D hulls, `rate_at_distortion`,
   `distortion_at_rate`, and `best_baseline(source, ...)`, the best classical
   curve of a source.
+
+Classical codecs of real data (NumPy plus optional libraries, each missing
+one named with its pip package):
+
+* `image_codecs`: JPEG, WebP (Pillow), JPEG 2000, JPEG XL, AVIF
+  (imagecodecs) — real files, decoded back, header bytes apart.
+* `signal_codecs`: DWT (PyWavelets), block DCT and KLT + DWT transform codes
+  with Laplace subband models fitted on train and constriction ANS streams;
+  a FLAC-like lossless reference.
 """
