@@ -91,10 +91,95 @@ class CodecCliTest(absltest.TestCase):
       _run("decompress", *self._common(), f"--input={self._path('c.ndc')}",
            f"--side_info={self._path('short.npy')}",
            f"--output={self._path('bad.npy')}")
-    with self.assertRaisesRegex(SystemExit, "cannot read"):
+    with self.assertRaisesRegex(SystemExit, "c.ndc is not a .npy file"):
       _run("compress", *self._common(), f"--input={self._path('c.ndc')}",
            f"--output={self._path('bad.ndc')}")
     self.assertFalse(os.path.exists(self._path("bad.npy")))
+
+  def _fails(self, regex, *args):
+    with self.assertRaisesRegex(SystemExit, regex):
+      _run(*args)
+
+  def test_bad_input_files_name_the_flag_and_file(self):
+    empty, npz, text, huge, strings, short = (self._path(n) for n in (
+        "empty.npy", "x.npz", "x.txt", "huge.npy", "str.npy", "short.npy"))
+    open(empty, "wb").close()
+    np.savez(npz, x=self.x)
+    with open(text, "w") as f:
+      f.write("0.1 0.2\n")
+    with open(huge, "wb") as f:  # a header claiming 10^10 floats
+      np.lib.format.write_array_header_1_0(
+          f, {"descr": "<f4", "fortran_order": False, "shape": (10**10, 1)})
+      f.write(b"\0" * 64)
+    np.save(strings, np.array(["a", "b"]))
+    np.save(short, self.x)
+    with open(short, "r+b") as f:
+      f.truncate(os.path.getsize(short) - 4)
+    out = self._path("never.ndc")
+    cases = [(empty, r"--input=.*empty.npy is empty \(0 bytes\)"),
+             (npz, r"--input=.*x.npz is a .npz archive"),
+             (text, r"--input=.*x.txt is not a .npy file"),
+             (huge, r"--input=.*huge.npy: its header announces shape "
+              r"\(10000000000, 1\) .* but 64 bytes follow"),
+             (strings, r"--input=.*str.npy holds dtype <U1; allowed: real"),
+             (short, r"--input=.*short.npy: its header announces"),
+             ("/dev/zero", r"--input=/dev/zero is not a regular file"),
+             (self._path("missing.npy"), r"--input=.*missing.npy: cannot "
+              r"read it")]
+    for path, regex in cases:
+      self._fails(regex, "compress", *self._common(), "--mode=slepian_wolf",
+                  f"--input={path}", f"--output={out}")
+    self._fails(r"--side_info=.*empty.npy is empty", "compress",
+                *self._common(), "--mode=conditional",
+                f"--input={self._path('x.npy')}", f"--side_info={empty}",
+                f"--output={out}")
+    self._fails(r"--input=/dev/zero is not a regular file", "decompress",
+                *self._common(), "--input=/dev/zero",
+                f"--side_info={self._path('y.npy')}", f"--output={out}")
+    self.assertFalse(os.path.exists(out))
+
+  def test_output_equal_to_an_input_is_refused(self):
+    x = self._path("x.npy")
+    before = open(x, "rb").read()
+    self._fails(r"--output=.*x.npy is the --input file", "compress",
+                *self._common(), "--mode=slepian_wolf", f"--input={x}",
+                f"--output={x}")
+    _run("compress", *self._common(), "--mode=slepian_wolf", "--sw_block=300",
+         f"--input={x}", f"--output={self._path('s.ndc')}")
+    for flag, path in (("input", self._path("s.ndc")),
+                       ("side_info", self._path("y.npy"))):
+      self._fails(f"is the --{flag} file", "decompress", *self._common(),
+                  f"--input={self._path('s.ndc')}",
+                  f"--side_info={self._path('y.npy')}", f"--output={path}")
+    self.assertEqual(open(x, "rb").read(), before)
+
+  def test_flag_values_out_of_range(self):
+    x, out = self._path("x.npy"), self._path("never.ndc")
+    for block in (1, 2, 5, 255, 2**32):
+      self._fails(rf"--sw_block={block} is invalid; allowed: 256 \(the "
+                  r"shortest Slepian-Wolf block .*\) to 4294967295",
+                  "compress", *self._common(), "--mode=slepian_wolf",
+                  f"--sw_block={block}", f"--input={x}", f"--output={out}")
+    self._fails(r"--sw_max_failure=0.0 is invalid", "compress",
+                *self._common(), "--mode=slepian_wolf", "--sw_max_failure=0",
+                f"--input={x}", f"--output={out}")
+    self.assertFalse(os.path.exists(out))
+    self._fails(r"--num_samples=-5 is invalid; allowed: at least 1", "bench",
+                f"--workdir={self.workdir}", "--num_samples=-5")
+    self._fails(r"--sw_samples=0 is invalid; allowed: at least 256",
+                "thresholds", f"--workdir={self.workdir}",
+                "--arm=gaussian_conditional", "--sw_samples=0")
+
+  def test_outputs_follow_the_umask_and_state_the_failure(self):
+    old = os.umask(0o022)
+    try:
+      out = self._path("umask.ndc")
+      _run("compress", *self._common(), "--mode=slepian_wolf",
+           "--sw_block=300", f"--input={self._path('x.npy')}",
+           f"--output={out}")
+      self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
+    finally:
+      os.umask(old)
 
   def test_bench_prints_the_table(self):
     _run("bench", f"--workdir={self.workdir}", "--num_samples=600",

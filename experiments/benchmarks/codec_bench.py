@@ -59,7 +59,7 @@ def bench_model(model: codec.Model, x: np.ndarray, y: np.ndarray, mode: str,
   """One (model, mode) row of the table on test data x, y [N, n]."""
   n = x.shape[0]
   blocks = ([(0, n)] if mode != "slepian_wolf" else
-            [(s, min(s + sw_block, n)) for s in range(0, n, sw_block)])
+            codec.sw_blocks(n, sw_block))
   for a, b in {blocks[0], blocks[-1], (0, n)}:  # compile every shape first
     codec.reconstruct(model, codec.encode_indices(model, x[a:b]), y[a:b])
     codec.estimate_bits(model, np.zeros(b - a, np.int64), y[a:b])

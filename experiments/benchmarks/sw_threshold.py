@@ -53,7 +53,7 @@ def plane_thresholds(model: codec.Model, x: np.ndarray, y: np.ndarray
 def run(workdir: str, arm: str, samples: int, block: int = codec.SW_BLOCK,
         seed: int = 2024) -> list[dict]:
   """Rows for every grid point (λ, seed) of `arm` on `samples` test pairs in
-  blocks of `block` indices, printed as they come."""
+  blocks of `block` indices (`codec.sw_blocks`), printed as they come."""
   lmbdas = jobs.load_arm(workdir, arm).lmbdas
   print(format_rows([]), flush=True)
   rows = []
@@ -61,9 +61,9 @@ def run(workdir: str, arm: str, samples: int, block: int = codec.SW_BLOCK,
     model = codec.load(workdir, arm, i)
     x, y = (np.asarray(a) for a in model.source.sample(
         jax.random.key(seed), samples))
-    for b, start in enumerate(range(0, samples, block)):
+    for b, (start, stop) in enumerate(codec.sw_blocks(samples, block)):
       new = [{"grid": i, **r, "block": b} for r in plane_thresholds(
-          model, x[start:start + block], y[start:start + block])]
+          model, x[start:stop], y[start:stop])]
       rows += new
       if new:
         print(format_rows(new, header=False), flush=True)

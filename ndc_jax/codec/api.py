@@ -188,12 +188,16 @@ def _samples(name: str, a, dim: int) -> np.ndarray:
     raise ValueError(f"{name} is empty; give at least one sample")
   if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
     raise ValueError(f"{name} has dtype {a.dtype}; allowed: real numbers")
-  a = a.astype(np.float32)
   bad = ~np.isfinite(a)
   if bad.any():
     raise ValueError(f"{name} holds {int(bad.sum())} non-finite values (NaN "
                      f"or Inf), the first at row {int(np.argwhere(bad)[0, 0])}")
-  return a
+  big = np.abs(a) > np.finfo(np.float32).max
+  if big.any():
+    raise ValueError(f"{name} holds {int(big.sum())} values beyond float32's "
+                     f"range (|v| <= {np.finfo(np.float32).max:.4g}), the first "
+                     f"at row {int(np.argwhere(big)[0, 0])}")
+  return a.astype(np.float32)
 
 
 def encode_indices(model: Model, x) -> np.ndarray:
