@@ -1,0 +1,160 @@
+"""The Slepian-Wolf encoder's failure target: stated, kept, paid for in rate;
+block sizes it cannot serve are refused."""
+
+import jax
+import numpy as np
+from absl.testing import absltest, parameterized
+
+from experiments.benchmarks import sw_failure
+from experiments.configs import wyner_ziv
+from ndc_jax.codec import api as codec
+from ndc_jax.codec import slepian_wolf as sw
+from ndc_jax.wyner_ziv import train
+
+K = 16
+_MODEL = []
+
+
+def _model():
+  """An untrained tiny conditional model (the codec works for any)."""
+  if not _MODEL:
+    cfg = wyner_ziv.get_config("quick").arms.gaussian_conditional
+    trainer = train.make_train(cfg)
+    _MODEL.append(codec.make_model(trainer.compressor, trainer.source,
+                                   trainer.compressor.init(jax.random.key(0)),
+                                   10.0))
+  return _MODEL[0]
+
+
+def _source(n, seed, spread=1.5):
+  """Indices u [n] and q(u|y) [n, K] (a discretized Gaussian about a noisy
+  guess of u), and the q of `draws` other side informations of the same u."""
+  rng = np.random.default_rng(seed)
+  centre = rng.uniform(0, K - 1, n)
+
+  def probs(c):
+    p = np.exp(-0.5 * ((np.arange(K)[None] - c[:, None]) / spread) ** 2)
+    return p / p.sum(axis=1, keepdims=True)
+  u = np.minimum((probs(centre).cumsum(axis=1) < rng.random((n, 1))).sum(
+      axis=1), K - 1)
+  return u, [probs(u + rng.normal(0, 1.0, n)) for _ in range(5)]
+
+
+class FailureModelTest(parameterized.TestCase):
+
+  @parameterized.parameters((10_000, 1000.0, 40.0), (10_000, 6000.0, 60.0),
+                            (2000, 30.0, 5.0), (10_000, 0.5, 0.3))
+  def test_checks_for_failure_meet_the_target_and_are_the_fewest(
+      self, n, est, std):
+    self.assertGreater(sw.checks_for_failure(n, est, std, 4, 1e-6),
+                       sw.checks_for_failure(n, est, std, 4, 1e-2))
+    previous = 0
+    for target in (1e-2, 1e-3, 1e-5):
+      m = sw.checks_for_failure(n, est, std, 4, target)
+      self.assertLessEqual(sw.plane_failure(n, m, est, std, 4), target)
+      self.assertGreaterEqual(m, previous)  # a lower target costs checks
+      previous = m
+      if m < n and sw.code_family(n, m) is sw.code_family(n, m - 1):
+        self.assertGreater(sw.plane_failure(n, m - 1, est, std, 4),
+                           0.5 * target)  # not much more than needed
+
+  def test_failure_grows_with_the_spread_and_falls_with_checks(self):
+    n, est = 10_000, 1000.0
+    m = sw.checks_for_failure(n, est, 30.0, 4, 1e-3)
+    self.assertGreater(sw.plane_failure(n, m, est, 60.0, 4), 1e-3)
+    self.assertLess(sw.plane_failure(n, m + 50, est, 30.0, 4), 1e-3)
+    self.assertEqual(sw.plane_failure(n, n, est, 30.0, 4), 0.0)  # raw
+
+  def test_block_failure_is_stated_and_within_the_limit(self):
+    u, draws = _source(4000, 0)
+    for limit in (1e-2, 1e-3, 1e-6):
+      code = sw.encode_block_to_failure(u, draws[:4], K, None, limit)
+      self.assertLessEqual(code.failure, limit)
+      self.assertGreater(code.failure, 0.0)
+      np.testing.assert_array_equal(sw.decode_block(code.planes, draws[4], K),
+                                    u)  # an independent side information
+    tight = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-6)
+    loose = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-2)
+    self.assertGreater(sum(p.num_checks for p in tight.planes),
+                       sum(p.num_checks for p in loose.planes))
+
+  def test_zero_check_planes_only_under_the_markov_bound(self):
+    u, draws = _source(3000, 2, spread=0.35)  # nearly certain high planes
+    code = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-3)
+    views = [sw.plane_side_info(u, p, K) for p in draws[:4]]
+    for k, plane in enumerate(code.planes):
+      if plane.num_checks == 0:
+        bits = views[0][k][0]
+        wrong = 2 * np.mean([np.where(bits == 1, 1 - v[k][1], v[k][1]).sum()
+                             for v in views])
+        self.assertLessEqual(wrong, 1e-3 / sw.num_planes(K))
+
+  def test_encoder_views_match_the_decoders_plane_probabilities(self):
+    u, draws = _source(500, 3)
+    labels = np.random.default_rng(1).permutation(K)
+    for (b1, p1), (b2, p2) in zip(sw.plane_side_info(u, draws[0], K, labels),
+                                  sw._encoder_views(u, draws[0], K, labels)):
+      np.testing.assert_array_equal(b1, b2)
+      np.testing.assert_allclose(p1, p2, rtol=1e-12, atol=1e-15)
+
+
+class CodecBlocksTest(parameterized.TestCase):
+
+  def test_blocks_never_shorter_than_the_block_size(self):
+    self.assertEqual(codec.sw_blocks(1000, 300), [(0, 300), (300, 600),
+                                                  (600, 1000)])
+    self.assertEqual(codec.sw_blocks(200, 300), [(0, 200)])
+    self.assertEqual(codec.sw_blocks(600, 300), [(0, 300), (300, 600)])
+
+  @parameterized.parameters(1, 2, 5, 255, 2**32, 300.0, True)
+  def test_block_sizes_it_cannot_serve_are_refused(self, block):
+    model = _model()
+    x, _ = model.source.sample(jax.random.key(0), 600)
+    with self.assertRaisesRegex(ValueError, r"allowed: an integer from 256 "
+                                r"\(the shortest Slepian-Wolf block"):
+      codec.compress(model, np.asarray(x), "slepian_wolf", sw_block=block)
+
+  def test_short_inputs_and_bad_limits_are_refused(self):
+    model = _model()
+    x, _ = (np.asarray(a) for a in model.source.sample(jax.random.key(0),
+                                                       600))
+    with self.assertRaisesRegex(ValueError, "x has 100 samples; mode "
+                                "'slepian_wolf' codes at least 256"):
+      codec.compress(model, x[:100], "slepian_wolf", sw_block=256)
+    for bad in (0.0, 1.0, float("nan"), -1e-3):
+      with self.assertRaisesRegex(ValueError, "sw_max_failure=.* strictly "
+                                  "between 0 and 1"):
+        codec.compress(model, x, "slepian_wolf", sw_block=300,
+                       sw_max_failure=bad)
+
+  def test_compress_states_each_blocks_failure_and_a_lower_limit_costs(self):
+    model = _model()
+    x, y = (np.asarray(a) for a in model.source.sample(jax.random.key(4),
+                                                       1000))
+    sizes = []
+    for limit in (1e-2, 1e-6):
+      data, info = codec.compress_with_info(model, x, "slepian_wolf",
+                                            sw_block=300,
+                                            sw_max_failure=limit)
+      fails = info["sw_block_failures"]
+      self.assertEqual(fails.shape, (3,))
+      self.assertTrue(((fails >= 0) & (fails <= limit)).all(), fails)
+      np.testing.assert_array_equal(codec.decompress_indices(model, data, y),
+                                    info["u"])
+      sizes.append(len(data))
+    # (this untrained model's planes are mostly raw: no more bits to add)
+    self.assertLessEqual(sizes[0], sizes[1])
+
+  def test_failure_benchmark_counts_blocks(self):
+    row = sw_failure.measure(_model(), blocks=3, block=300)
+    self.assertEqual((row["blocks"], row["block"]), (3, 300))
+    self.assertBetween(row["fails"], 0, 3)
+    self.assertBetween(row["fail_ub95"], row["fail_rate"], 1.0)
+    self.assertLessEqual(row["stated"], row["limit"])
+    self.assertAlmostEqual(row["rate_cost"],
+                           row["sw_bits"] / row["est_bits"] - 1)
+    self.assertAlmostEqual(sw_failure.upper_bound(0, 1000), 0.002991, 5)
+
+
+if __name__ == "__main__":
+  absltest.main()
