@@ -90,6 +90,7 @@ MAX_ITER = 200           # belief-propagation iterations
 MATRIX_CACHE = 32        # parity-check matrices kept for reuse
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
 _REPAIR_ROUNDS = 20      # swap rounds that remove repeated edges
+_TABLE_KEYS = 2**22      # `_repeats` finds repeats by a table up to this
 
 
 class DecodingError(RuntimeError):
@@ -110,6 +111,19 @@ def code_family(n: int, m: int) -> CodeFamily:
   if VERY_LOW_RATE_MIN_CHECKS <= m < VERY_LOW_RATE * n:
     return VERY_LOW_RATE_CODES
   return LOW_RATE_CODES if m < LOW_RATE * n else CODES
+
+
+def _repeats(key: np.ndarray, size: int) -> np.ndarray:
+  """Positions [D] of the entries of key [E] (integers in [0, size)) equal
+  to an earlier entry, in position order: by a table of each key's first
+  position when `size` is small, else by a stable sort."""
+  if size <= _TABLE_KEYS:
+    first = np.full(size, key.size, np.int64)
+    positions = np.arange(key.size)
+    np.minimum.at(first, key, positions)
+    return np.flatnonzero(first[key] != positions)
+  order = np.argsort(key, kind="stable")
+  return order[1:][key[order[1:]] == key[order[:-1]]]  # any order
 
 
 @functools.lru_cache(maxsize=MATRIX_CACHE)
@@ -140,12 +154,16 @@ def parity_check_matrix(n: int, m: int, plane: int) -> sp.csr_matrix:
   rows = rs.permutation(np.argsort(load, kind="stable")[
       np.arange(dv.sum()) % m])
   cols = np.repeat(rest, dv)
+  # Column j's edges are the j-th run of `cols`: sorting by (run, row) finds
+  # the repeated pairs in near-linear time (the runs come in order), and
+  # `dup` is put in (column, row, position) order, as sorting by column
+  # would give it, so the swaps, hence the matrix, stay the same.
+  run_key = np.repeat(np.arange(rest.size, dtype=np.int64) * m, dv)
   for _ in range(_REPAIR_ROUNDS):  # a repeated (row, column) pair: swap rows
-    key = cols.astype(np.int64) * m + rows
-    order = np.argsort(key, kind="stable")
-    dup = order[1:][key[order[1:]] == key[order[:-1]]]
+    dup = _repeats(run_key + rows, rest.size * m)
     if dup.size == 0:
       break
+    dup = dup[np.lexsort((dup, cols[dup].astype(np.int64) * m + rows[dup]))]
     free = np.ones(rows.size, bool)
     free[dup] = False
     free = np.flatnonzero(free)
