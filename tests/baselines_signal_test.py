@@ -92,6 +92,11 @@ class SignalCodecsTest(parameterized.TestCase):
     ramp = np.arange(4096, dtype=np.float64)[None] * 3.0
     bits, _ = signal_codecs.lossless_bits(ramp)
     self.assertEqual(bits, 4094 + 8 + 2 * 16)
+    # The header's resolution sets the grid: 0.25 units per code doubles
+    # every code of the 0.5-unit signal (one more bit a sample at most).
+    fine = signal_codecs.integer_codes(x, [0.25] * 4)
+    np.testing.assert_array_equal(fine, np.round(4 * x).astype(np.int64))
+    self.assertIsNone(signal_codecs.integer_codes(x, [0.3] * 4))
     self.assertTrue(np.isnan(signal_codecs.lossless_bits(
         np.asarray([[0.0, 0.2, 0.5]]))[0]))
 

@@ -174,10 +174,10 @@ def synthesize(codec: SignalCodec, bands: list[np.ndarray],
 
 def _laplace_bits(q: np.ndarray, scale: np.ndarray) -> float:
   """−Σ log2 P(q) of integers q under Laplace(0, scale) binned to [q ± ½]."""
-  cdf = lambda v: np.where(v < 0, 0.5 * np.exp(v / scale),
-                           1 - 0.5 * np.exp(-v / scale))
-  p = np.maximum(cdf(q + 0.5) - cdf(q - 0.5), 1e-300)
-  return float(-np.sum(np.log2(p)))
+  a = np.abs(q).astype(np.float64)
+  tail = lambda v: np.exp(-np.maximum(v, 0.0) / scale)  # 2·P(|c| > v)
+  p = np.where(a == 0, 1.0 - tail(0.5), 0.5 * (tail(a - 0.5) - tail(a + 0.5)))
+  return float(-np.sum(np.log2(np.maximum(p, 1e-300))))
 
 
 def code_signal(codec: SignalCodec, x: np.ndarray, step: float
@@ -217,19 +217,24 @@ def code_signal(codec: SignalCodec, x: np.ndarray, step: float
   return CodedSignal(words, x_hat.astype(np.float32), est)
 
 
-def integer_codes(x: np.ndarray, tol: float = 1e-3) -> np.ndarray | None:
-  """The integer ADC codes of a physical signal x [C, T] (x = offset + code ·
-  resolution per channel, resolution = the smallest step between its
-  values), int64 [C, T]; None where some channel is not on such a grid."""
+def integer_codes(x: np.ndarray, resolution=None, tol: float = 0.02
+                  ) -> np.ndarray | None:
+  """The integer ADC codes of a physical signal x [C, T], int64 [C, T]: x /
+  resolution per channel when `resolution` ([C], physical units per code,
+  from the file's header) is given, else (x − min) / the smallest step
+  between the channel's values; None where some channel is not within `tol`
+  codes of such a grid."""
   x = np.asarray(x, np.float64)
   out = []
-  for row in x:
-    steps = np.diff(np.unique(row))
-    if not steps.size:
-      out.append(np.zeros(row.shape, np.int64))
-      continue
-    res = steps.min()
-    k = (row - row.min()) / res
+  for c, row in enumerate(x):
+    if resolution is not None and np.isfinite(resolution[c]):
+      k = row / float(resolution[c])
+    else:
+      steps = np.diff(np.unique(row))
+      if not steps.size:
+        out.append(np.zeros(row.shape, np.int64))
+        continue
+      k = (row - row.min()) / steps.min()
     if np.max(np.abs(k - np.round(k))) > tol:
       return None
     out.append(np.round(k).astype(np.int64))
@@ -257,11 +262,12 @@ def _rice_bits(res: np.ndarray) -> tuple[int, int]:
   return best
 
 
-def lossless_bits(x: np.ndarray, block: int = LOSSLESS_BLOCK
-                  ) -> tuple[float, int]:
-  """(bits, samples) of the FLAC-like code of x [C, T]; NaN bits if x has
-  no integer grid. Each block's residuals are decoded back and checked."""
-  codes = integer_codes(x)
+def lossless_bits(x: np.ndarray, resolution=None,
+                  block: int = LOSSLESS_BLOCK) -> tuple[float, int]:
+  """(bits, samples) of the FLAC-like code of x [C, T] (`integer_codes` with
+  `resolution`); NaN bits if x has no integer grid. Each block's residuals
+  are decoded back and checked."""
+  codes = integer_codes(x, resolution)
   if codes is None:
     return float("nan"), int(np.size(x))
   total = 0

@@ -10,7 +10,9 @@ learned codecs code) once per codec and setting:
 * signals: each source with every transform of `cfg.signal_codecs` fitted on
   its train region, over quantizer steps `cfg.signal_steps` × the source's
   pooled train std; rate = ANS words + side bits per sample; plus a lossless
-  row (`signal_codecs.lossless_bits`) if `cfg.lossless`.
+  row (`signal_codecs.lossless_bits` on the ADC codes, the file header's
+  resolution `meta["source_adc_resolution"]` where the loader gives it) if
+  `cfg.lossless`.
 Distortions use `evaluate.region_metrics`, the learned rows' function.
 
 `add_gaps(rows, baselines, metric)`: per learned row, each codec's metric
@@ -98,7 +100,9 @@ def signal_rows(cfg, split: str, data, train) -> list[dict]:
                       [float(signal_codecs.SIDE_BITS)] * n, fit_s))
   if cfg.lossless:
     t0 = time.perf_counter()
-    bits = [signal_codecs.lossless_bits(r)[0] for r in regions]
+    res = data.meta.get("source_adc_resolution") or [None] * n
+    bits = [signal_codecs.lossless_bits(r, q)[0]
+            for r, q in zip(regions, res)]
     out.append(_row(split, LOSSLESS, 0, bits, dims,
                     realdata_eval.region_metrics(regions, regions),
                     time.perf_counter() - t0, float("nan"),

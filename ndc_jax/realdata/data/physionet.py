@@ -119,8 +119,18 @@ def read_edf(path: str, meta: Optional[Mapping[str, Any]] = None
   signals = np.stack([s.data for s in edf.signals]).astype(np.float32)
   meta = dict(meta or {"name": os.path.basename(path), "source": path,
                        "licence": "unknown", "citation": "unknown"})
-  meta.update(units=",".join(units), sample_rate_hz=rates[0])
+  meta.update(units=",".join(units), sample_rate_hz=rates[0],
+              adc_resolution=[_edf_resolution(sig) for sig in edf.signals])
   return Recording(signals, names, rates[0], meta)
+
+
+def _edf_resolution(sig) -> float:
+  """Physical units per digital code of an edfio signal (NaN if unknown)."""
+  try:
+    return float((sig.physical_max - sig.physical_min) /
+                 (sig.digital_max - sig.digital_min))
+  except (AttributeError, ZeroDivisionError, TypeError):
+    return float("nan")
 
 
 def eeg_mmi_path() -> str:
@@ -283,6 +293,12 @@ def windowed_sources(rec: Recording,
                 window=window, hop=hop, sample_rate_hz=rec.sample_rate_hz,
                 source_channels=[[rec.channel_names[i] for i in g]
                                  for g in group_idx], **stats)
+    if "adc_resolution" in rec.meta and not standardize:
+      # physical units per ADC code of each source's channels (the lossless
+      # baseline's integer grid)
+      meta["source_adc_resolution"] = [
+          [float(rec.meta["adc_resolution"][i]) for i in g]
+          for g in group_idx]
     out[name] = MultiSourceData(tuple(sources), tuple(shapes), meta,
                                 {"start_sample": starts})
   return out
@@ -343,7 +359,9 @@ def read_wfdb(record_path: str, meta: Optional[Mapping[str, Any]] = None
                        "source": record_path, "licence": "unknown",
                        "citation": "unknown"})
   meta.update(units=",".join(sorted(set(rec.units))),
-              sample_rate_hz=float(rec.fs))
+              sample_rate_hz=float(rec.fs),
+              adc_resolution=[1.0 / float(g) if g else float("nan")
+                              for g in rec.adc_gain])
   return Recording(signals, tuple(rec.sig_name), float(rec.fs), meta)
 
 
