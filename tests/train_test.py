@@ -86,7 +86,7 @@ class TrainTest(chex.TestCase):
     return evaluate.evaluate(trainer, state.params, lmbdas,
                              jax.random.key(9), 8192)
 
-  @parameterized.parameters(("constant", 1.0), ("cosine", 0.01))
+  @parameterized.parameters(("constant", 1.0), ("cosine", 0.01), ("step", 0.1))
   def test_learning_rate_schedule(self, schedule, last_share):
     cfg = tiny(steps=100, lr_schedule=schedule)
     tx = train._optimizer(cfg.train)
@@ -133,7 +133,12 @@ class TrainTest(chex.TestCase):
       ("model", "encoder_head", "vq", "model.encoder_head='vq'"),
       ("model", "codebook_sharpness", 0.0, "model.codebook_sharpness=0.0"),
       ("model", "codebook_range", -1.0, "model.codebook_range=-1.0"),
-      ("train", "lr_schedule", "step", "train.lr_schedule='step'"),
+      ("train", "lr_schedule", "linear", "train.lr_schedule='linear'"),
+      ("train", "decoder_warmup_steps", 3000,
+       "train.decoder_warmup_steps=3000"),
+      ("train", "decoder_warmup_indices", 9,
+       "train.decoder_warmup_indices=9"),
+      ("train", "annealed_argmin", 1, "train.annealed_argmin=1"),
       ("train", "temperature_start", 0.0, "train.temperature_start=0.0"),
       ("train", "temperature_end", -1.0, "train.temperature_end=-1.0"),
       ("train", "rate_form", "mse", "train.rate_form='mse'"),

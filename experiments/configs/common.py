@@ -22,12 +22,29 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       encoder_hidden=(100, 100), prior_hidden=(100, 100),
       decoder_hidden=(100, 100), encoder_init_scale=0.1,
       encoder_head="mlp", codebook_range=3.2, codebook_sharpness=8.0,
-      distortion="squared_error", side_info_samples=8))
+      distortion="squared_error", side_info_samples=8,
+      # decoder: "mlp" (models.Decoder) or "mixture" (models.MixtureDecoder:
+      # decoder_centres learned centres per index, drawn on
+      # ±decoder_centre_range·std(Y), gate width decoder_width).
+      decoder="mlp", decoder_centres=16, decoder_centre_range=3.5,
+      decoder_width=0.1,
+      # side_info_grid > 0: the argmin encoder's E_{y|x} (and its training
+      # distortion) exact on that many y points over
+      # ±side_info_grid_range·std(Y); 0: side_info_samples draws of y|x.
+      side_info_grid=0, side_info_grid_range=4.5))
   c.train = ml_collections.ConfigDict(dict(
       num_steps=3000, chunk_steps=250, batch_size=256, learning_rate=1e-3,
       prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,
       temperature_decay_steps=2000.0, straight_through=False,
-      rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant"))
+      rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant",
+      # annealed_argmin: train the argmin encoder by deterministic annealing
+      # (a Gibbs assignment at temperature τ in bits, τ annealed as above).
+      annealed_argmin=False,
+      # decoder_warmup_steps > 0: the published notebook's decoder warm-up,
+      # first that many steps on decoder_warmup_points draws of x, each given
+      # decoder_warmup_indices random indices (see train.py).
+      decoder_warmup_steps=0, decoder_warmup_points=32,
+      decoder_warmup_indices=2))
   # models_at_once: models a device trains at once (vmapped); -1 = auto
   # (all on an accelerator, max(1, sharding.CPU_ROWS // batch_size) on
   # CPU), 0 = all.

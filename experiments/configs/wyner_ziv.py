@@ -3,7 +3,11 @@
 * gaussian_conditional: Y = X + N, rate model q(u|y); the encoder's MLP sits
   on a codebook head (a uniform quantizer at initialization, see
   `models.CodebookHead`), 6000 steps at batch 1024 with a cosine step decay.
-* gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code).
+* gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code):
+  the argmin encoder trained by deterministic annealing (τ from 10 to 0.01
+  bits over 5000 steps), a mixture decoder (16 learned centres per index,
+  drawn at random on ±3.5·std(Y)) and the exact E_{y|x} on a 256-point
+  y-grid; it learns binning (one index serves several disjoint cells of x).
 * laplace_marginal:     X ~ Laplace(0, 1), Y = sign(X), rate model q(u).
 
 Run (the README's main job, about 3 min on a 2-core CPU):
@@ -11,15 +15,48 @@ Run (the README's main job, about 3 min on a 2-core CPU):
       --workdir=runs/wyner_ziv
 Small variant for tests and notebooks:
   --config=experiments/configs/wyner_ziv.py:quick
-Paper-scale variant (a GPU job): the Gaussian marginal arm alone, where
-binning is the open question, on the published notebook's schedule (200k
-steps, the first 30k warming up the rate term), batch 1024, six λ × two seeds:
+The published recipe (the JSAIT notebook's schedule, a GPU job; ≈ 0.5 s per
+step on a 2-core CPU): the argmin encoder, q(u) as K = 32 free logits, 16
+draws of y|x, a 100-100 leaky-ReLU MLP decoder, a 30k-step decoder warm-up on
+32 draws of x each given 2 random indices (1 for the Laplacian), then joint
+training to 200k steps at batch 512, Adam 1e-3 ×0.1 at 70% of the steps; the
+three marginal arms (Y = X + N, X = Y + N, the signed Laplacian). Its X = Y + N
+sampler draws y = (x + n)/(1 + 2σ²); here p(y|x) is the exact posterior
+N(x·(1 − σ²), σ²(1 − σ²)) of X ~ N(0, 1), X = Y + N, Var N = σ²:
   --config=experiments/configs/wyner_ziv.py:paper
 """
 
 import ml_collections
 
 from experiments.configs import common
+
+
+def binning_arm(source: str, lmbdas) -> ml_collections.ConfigDict:
+  """The marginal arm that learns binning (see the module docstring)."""
+  arm = common.arm(source, "marginal", lmbdas, encoder="argmin")
+  arm.model.update(num_indices=32, decoder="mixture", decoder_centres=16,
+                   decoder_centre_range=3.5, decoder_width=0.1,
+                   side_info_grid=256, side_info_grid_range=4.5)
+  arm.train.update(num_steps=6000, chunk_steps=500, batch_size=512,
+                   learning_rate=3e-3, annealed_argmin=True, warmup_steps=0,
+                   temperature_start=10.0, temperature_end=0.01,
+                   temperature_decay_steps=5000.0)
+  return arm
+
+
+def published_arm(source: str, lmbdas, direction: str = "y_is_x_plus_noise"
+                  ) -> ml_collections.ConfigDict:
+  """The published notebook's marginal arm (see the module docstring)."""
+  arm = common.arm(source, "marginal", lmbdas, encoder="argmin")
+  arm.source.direction = direction
+  arm.model.update(num_indices=32, side_info_samples=16)
+  arm.train.update(num_steps=200_000, chunk_steps=10_000, batch_size=512,
+                   learning_rate=1e-3, prior_learning_rate=1e-3,
+                   lr_schedule="step", warmup_steps=0,
+                   decoder_warmup_steps=30_000, decoder_warmup_points=32,
+                   decoder_warmup_indices=1 if source == "signed_laplace"
+                   else 2)
+  return arm
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -35,19 +72,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                            lr_schedule="cosine")
   config.arms = ml_collections.ConfigDict({
       "gaussian_conditional": conditional,
-      "gaussian_marginal": common.arm(
-          "gaussian", "marginal", (1e3, 3e3, 1e4, 3e4, 1e5)),
+      "gaussian_marginal": binning_arm("gaussian", (300., 500., 1e3, 2e3)),
       "laplace_marginal": common.arm(
           "signed_laplace", "marginal", (3., 10., 30., 100., 300.)),
   })
   if a.paper:
-    marginal = config.arms.gaussian_marginal
-    marginal.train.update(num_steps=200_000, chunk_steps=10_000,
-                          warmup_steps=30_000, batch_size=1024,
-                          temperature_decay_steps=150_000.0,
-                          lr_schedule="cosine")
-    marginal.sweep.update(lmbdas=(1e3, 3e3, 1e4, 3e4, 1e5, 3e5), seeds=(0, 1))
-    config.arms = ml_collections.ConfigDict({"gaussian_marginal": marginal})
+    config.arms = ml_collections.ConfigDict({
+        "gaussian_marginal": published_arm("gaussian", (300., 1e3, 3e3)),
+        "gaussian_x_is_y_plus_noise_marginal": published_arm(
+            "gaussian", (300., 1e3, 3e3), "x_is_y_plus_noise"),
+        "laplace_marginal": published_arm("signed_laplace", (3., 30., 300.)),
+    })
   if a.quick:
     for arm in config.arms.values():
       arm.train.num_steps, arm.train.chunk_steps = 60, 30

@@ -6,8 +6,14 @@ ISIT 2023 and JSAIT 2024):
 * ``learned``: p_θ(u|x) is an MLP; at test time u = argmax_u p_θ(u|x).
 * ``argmin``: the entropy-constrained encoder of the published JSAIT notebook,
   u = argmin_k [−log2 q(k) / n + λ·E_{y|x} d(x, g(k, y))], with the expectation
-  over `side_info_samples` draws of y|x from the source model. With the
-  conditional model the rate term is E_{y|x}[−log2 q(k|y)] / n.
+  over `side_info_samples` draws of y|x from the source model, or exact on a
+  grid of `side_info_grid` values of y for a scalar source with a density
+  p(y|x) (the K × G decoder table then makes the expectation two small matrix
+  products). With the conditional model the rate term is
+  E_{y|x}[−log2 q(k|y)] / n.
+
+Decoders: ``mlp`` (`models.Decoder`) or ``mixture`` (`models.MixtureDecoder`,
+J learned centres in y per index).
 
 Shapes: x, y [B, n]; logits [B, K]; indices u [B] int32; x̂ [B, n]. Rates are
 bits per scalar sample (per block / n), distortions per scalar sample.
@@ -44,6 +50,9 @@ class Compressor(NamedTuple):
   index_costs: Callable     # (params, x, key) -> (bits [B, K], dist [B, K])
   encode: Callable          # (params, x, lmbda, key) -> u [B]
   distortion: Callable      # (x, x̂) -> [B] per scalar sample
+  # (params, x, u, key) -> [B] E_{y|x} d(x, g(u, y)) on the y-grid of
+  # `model.side_info_grid`; None without a grid.
+  expected_distortion: Callable | None = None
 
 
 def validate(cfg: ml_collections.ConfigDict) -> None:
@@ -67,6 +76,24 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
   if not cfg.side_info_samples >= 1:
     raise ValueError(f"model.side_info_samples={cfg.side_info_samples!r} "
                      "must be >= 1")
+  if cfg.decoder not in models.DECODERS:
+    raise ValueError(f"model.decoder={cfg.decoder!r} is unknown; allowed: "
+                     f"{models.DECODERS}")
+  if not (isinstance(cfg.decoder_centres, int) and cfg.decoder_centres >= 1):
+    raise ValueError(f"model.decoder_centres={cfg.decoder_centres!r} is "
+                     "invalid; it must be an integer >= 1")
+  for field in ("decoder_centre_range", "decoder_width",
+                "side_info_grid_range"):
+    if not cfg[field] > 0:
+      raise ValueError(f"model.{field}={cfg[field]!r} is invalid; it must be "
+                       "> 0")
+  grid = cfg.side_info_grid
+  if not (isinstance(grid, int) and (grid == 0 or grid >= 16)):
+    raise ValueError(f"model.side_info_grid={grid!r} is invalid; allowed: 0 "
+                     "(sampled y) or an integer >= 16 (grid points)")
+  if grid and cfg.distortion != "squared_error":
+    raise ValueError(f"model.side_info_grid={grid} needs model.distortion="
+                     f"'squared_error', not {cfg.distortion!r}")
   distortion.get(cfg.distortion)
 
 
@@ -102,7 +129,11 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
                                   codebook=codebook,
                                   sharpness=cfg.codebook_sharpness),
         "prior": prior_cls(n, k, cfg.prior_hidden, rngs=r_pri),
-        "decoder": models.Decoder(n, k, cfg.decoder_hidden, rngs=r_dec),
+        "decoder": (models.Decoder(n, k, cfg.decoder_hidden, rngs=r_dec)
+                    if cfg.decoder == "mlp" else models.MixtureDecoder(
+                        n, k, cfg.decoder_centres,
+                        cfg.decoder_centre_range * source.y_std,
+                        cfg.decoder_width, rngs=r_dec)),
     }
 
   # The modules' structure, traced abstractly (nothing is computed).
@@ -134,8 +165,42 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     y_rep = jnp.broadcast_to(y[..., None, :], y.shape[:-1] + (k, n))
     return dist_fn(x[..., None, :], decode_indices(params, u_all, y_rep))
 
+  grid = cfg.side_info_grid
+  if grid and (n != 1 or source.side_info_log_density is None):
+    raise ValueError(f"model.side_info_grid={grid} needs a scalar source "
+                     "with a density p(y|x) (the Gaussian, source.dim=1); "
+                     f"source {source.name!r} with dim={n} has none")
+
+  def grid_terms(params, x, key):
+    """The exact E_{y|x} on G = side_info_grid points y_j spaced h over
+    ±side_info_grid_range·std(Y), shifted together by a random fraction of h
+    (so training sees every y): the points ys [G], weights w [B, G] =
+    p(y_j|x) normalized, x − y_j [B, G] and the decoder table
+    g(k, y_j) − y_j [G, K]."""
+    half = cfg.side_info_grid_range * source.y_std
+    h = 2 * half / grid
+    ys = -half + (jnp.arange(grid) + jax.random.uniform(key)) * h  # [G]
+    u_all = jnp.broadcast_to(jnp.arange(k), (grid, k))
+    table = decode_indices(params, u_all, jnp.broadcast_to(
+        ys[:, None, None], (grid, k, 1)))[..., 0] - ys[:, None]
+    w = jax.nn.softmax(source.side_info_log_density(x, ys), axis=-1)
+    return ys, w, x - ys, table
+
+  def expected_distortion(params, x, u, key):
+    """E_{y|x} (x − g(u, y))² on the y-grid: x [B, 1], u [B] -> [B]."""
+    _, w, dx, table = grid_terms(params, x, key)
+    return jnp.sum(w * (dx - table[:, u].T) ** 2, axis=-1)
+
   def index_costs(params, x, key):
     """Expected bits/sample and distortion of every index, [B, K] each."""
+    if grid:  # Σ_j w_j (dx_j − t_jk)² expanded: two [B, G] × [G, K] products
+      ys, w, dx, table = grid_terms(params, x, key)
+      dist = (jnp.sum(w * dx * dx, -1, keepdims=True) - 2 * (w * dx) @ table
+              + w @ (table * table))
+      # E_{y|x} −log q(k|y) on the same grid (q(k) itself when marginal)
+      log_q = w @ jax.nn.log_softmax(prior_logits(params, ys[:, None]),
+                                     axis=-1)
+      return -log_q / (LN2 * n), dist
     ys = source.sample_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
     dist = all_distortions(params, x[None], ys).mean(axis=0)  # [B, K]
     log_q = jax.nn.log_softmax(prior_logits(params, ys), axis=-1)  # [M, B, K]
@@ -150,4 +215,5 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
 
   return Compressor(k, n, cfg.rate_model, cfg.encoder, init, encoder_logits,
                     prior_logits, decode, decode_indices, all_distortions,
-                    index_costs, encode, dist_fn)
+                    index_costs, encode, dist_fn,
+                    expected_distortion if grid else None)

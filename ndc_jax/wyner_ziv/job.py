@@ -73,7 +73,10 @@ def baseline(arm_cfg: ml_collections.ConfigDict) -> wz_quantizers.Hull:
       arm_cfg.model.rate_model, quick=arm_cfg.eval.baseline_quick)
 
 
-def _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds):
+def rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds) -> list[dict]:
+  """The rd.csv rows of one arm: `evaluate.evaluate`'s figures `ev` (arrays
+  [M] over the grid lmbdas [M], seeds [M]) beside the arm's bound and its
+  classical baseline at each row's distortion."""
   fixed = {"arm": name, "source": arm_cfg.source.name,
            "dim": arm_cfg.source.dim, "rate_model": arm_cfg.model.rate_model,
            "encoder": arm_cfg.model.encoder,
@@ -130,7 +133,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     ev = evaluate.evaluate(trainer, params, lmbdas,
                            jax.random.key(arm_cfg.eval.seed),
                            arm_cfg.eval.num_samples)
-    arm_rows = _rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds)
+    arm_rows = rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds)
     rows += arm_rows
     if trainer.source.dim == 1:
       best = max(range(len(arm_rows)), key=lambda i: (

@@ -66,8 +66,8 @@ class MarginalPrior(nnx.Module):
     self.logits = nnx.Param(jnp.zeros((num_indices,)))
 
   def __call__(self, y):
-    return jnp.broadcast_to(self.logits.value, y.shape[:-1] +
-                            self.logits.value.shape)
+    return jnp.broadcast_to(self.logits[...], y.shape[:-1] +
+                            self.logits[...].shape)
 
 
 class ConditionalPrior(nnx.Module):
@@ -106,5 +106,47 @@ class Decoder(nnx.Module):
     h = kernel[u] + y @ kernel[k:] + first.bias[...]
     return self.skip.value * y + self.net.after_first(h)
 
+
+class MixtureDecoder(nnx.Module):
+  """g(k, y) = Σ_j π_kj(y) (a_kj + γ_kj (y − m_kj)) with gates
+  π_k(y) = softmax_j(−‖y − m_kj‖² / (2 s_kj²) + b_kj): index k owns J learned
+  centres m_kj in y. This is the form of E[X | u = k, y] when index k serves
+  J cells of x: the side information selects the cell, the local linear term
+  refines within it.
+
+  Centres are drawn uniformly at random on ±`centre_range` (a random
+  many-to-one assignment of small cells to indices, nothing periodic); values
+  a = m, slopes γ = 0, widths s = `width`; all are learned.
+  u [B, K] (soft or one-hot), y [B, n] -> x̂ [B, n].
+  """
+
+  def __init__(self, dim: int, num_indices: int, num_centres: int,
+               centre_range: float, width: float, *, rngs: nnx.Rngs):
+    m = jax.random.uniform(rngs.params(), (num_indices, num_centres, dim),
+                           minval=-centre_range, maxval=centre_range)
+    self.centres = nnx.Param(m)
+    self.values = nnx.Param(m)
+    self.slopes = nnx.Param(jnp.zeros((num_indices, num_centres)))
+    self.log_widths = nnx.Param(jnp.full((num_indices, num_centres),
+                                         jnp.log(width)))
+    self.gate_bias = nnx.Param(jnp.zeros((num_indices, num_centres)))
+
+  def at_indices(self, u, y):
+    """g(u, y) for integer indices u [...] and y [..., n]."""
+    dy = y[..., None, :] - self.centres[...][u]              # [..., J, n]
+    inv_var = jnp.exp(-2 * self.log_widths[...][u])          # [..., J]
+    logits = -0.5 * jnp.sum(dy * dy, -1) * inv_var + self.gate_bias[...][u]
+    pi = jax.nn.softmax(logits, axis=-1)
+    out = self.values[...][u] + self.slopes[...][u][..., None] * dy
+    return jnp.sum(pi[..., None] * out, axis=-2)
+
+  def __call__(self, u, y):
+    k = u.shape[-1]
+    u_all = jnp.broadcast_to(jnp.arange(k), u.shape)
+    y_all = jnp.broadcast_to(y[..., None, :], u.shape + y.shape[-1:])
+    return jnp.einsum("...k,...kn->...n", u, self.at_indices(u_all, y_all))
+
+
+DECODERS = ("mlp", "mixture")
 
 PRIORS = {"marginal": MarginalPrior, "conditional": ConditionalPrior}

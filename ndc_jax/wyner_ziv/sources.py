@@ -40,6 +40,10 @@ class Source(NamedTuple):
     bound_name: what `bound_bits` is, for the results tables.
     x_std: standard deviation of X (for plot ranges).
     y_std: standard deviation of Y (the range of the codec's prior table).
+    side_info_log_density: (x [B, n], y [G]) -> [B, G] log p(y|x) up to a
+      constant in x, for a scalar source whose Y has a density given X (the
+      Gaussian); the exact E_{y|x} on a y-grid (`model.side_info_grid`) uses
+      it. None where p(y|x) has no density (the signed Laplacian's y = sign x).
   """
   name: str
   dim: int
@@ -52,6 +56,7 @@ class Source(NamedTuple):
   bound_name: str
   x_std: float
   y_std: float
+  side_info_log_density: Callable | None = None
 
 
 def _positive(cfg, field):
@@ -98,7 +103,8 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
       bound_mse=lambda r: bounds.gaussian_dr_mse(var_x_y, r),
       no_side_info_bits=lambda d: bounds.gaussian_rd_bits(var_x, d),
       bound_name="R_WZ", x_std=var_x ** 0.5,
-      y_std=var_y ** 0.5)
+      y_std=var_y ** 0.5,
+      side_info_log_density=lambda x, y: -(y - c * x) ** 2 / (2 * v))
 
 
 def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:

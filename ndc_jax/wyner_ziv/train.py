@@ -16,6 +16,7 @@ import ml_collections
 import optax
 
 from ndc_jax.core import loops
+from ndc_jax.core.units import LN2
 from ndc_jax.wyner_ziv import compressor as compressor_lib
 from ndc_jax.wyner_ziv import rate
 from ndc_jax.wyner_ziv import relaxation
@@ -27,6 +28,11 @@ class TrainState(NamedTuple):
   opt_state: optax.OptState
   step: jax.Array  # int32 scalar
   key: jax.Array   # PRNG key
+  # The decoder warm-up's fixed pairs (`train.decoder_warmup_steps`):
+  # x [P·I, n] (P source draws, each repeated I times) and random indices
+  # u [P·I] int32.
+  warmup_x: jax.Array
+  warmup_u: jax.Array
 
 
 class Trainer(NamedTuple):
@@ -58,6 +64,25 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if t.lr_schedule not in LR_SCHEDULES:
     raise ValueError(f"train.lr_schedule={t.lr_schedule!r} is unknown; "
                      f"allowed: {LR_SCHEDULES}")
+  if not (isinstance(t.decoder_warmup_steps, int)
+          and 0 <= t.decoder_warmup_steps < t.num_steps):
+    raise ValueError(f"train.decoder_warmup_steps={t.decoder_warmup_steps!r} "
+                     f"is invalid; allowed: an integer in [0, train.num_steps="
+                     f"{t.num_steps})")
+  k = config.model.num_indices
+  for field, top in (("decoder_warmup_points", None),
+                     ("decoder_warmup_indices", k)):
+    v = t[field]
+    if not (isinstance(v, int) and v >= 1 and (top is None or v <= top)):
+      raise ValueError(f"train.{field}={v!r} is invalid; allowed: an integer "
+                       ">= 1" + (f" and <= model.num_indices={top}"
+                                 if top else ""))
+  if not isinstance(t.annealed_argmin, bool):
+    raise ValueError(f"train.annealed_argmin={t.annealed_argmin!r} is "
+                     "invalid; it must be true or false")
+  if t.annealed_argmin and config.model.encoder != "argmin":
+    raise ValueError("train.annealed_argmin=True trains the argmin encoder; "
+                     f"model.encoder is {config.model.encoder!r}")
   if t.rate_form not in rate.RATE_FORMS:
     raise ValueError(f"train.rate_form={t.rate_form!r} is unknown; allowed: "
                      f"{rate.RATE_FORMS}")
@@ -73,19 +98,24 @@ def validate(config: ml_collections.ConfigDict) -> None:
                      "integer >= 2 (standard errors need two samples)")
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "step")
 
 
 def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """Adam, with a larger step for the entropy model: with one step size its
   logits move too slowly and every index costs ~log2 K bits early on.
-  `lr_schedule='cosine'` decays both steps to 1% over `num_steps`."""
+  `lr_schedule='cosine'` decays both steps to 1% over `num_steps`; 'step'
+  multiplies them by 0.1 at 70% of `num_steps` (the published notebook's
+  schedule)."""
   def labels(params):
     return {name: jax.tree.map(lambda _: "prior" if name == "prior" else "net",
                                sub) for name, sub in params.items()}
   def lr(value):
     if t.lr_schedule == "cosine":
       return optax.cosine_decay_schedule(value, t.num_steps, alpha=0.01)
+    if t.lr_schedule == "step":
+      return optax.piecewise_constant_schedule(
+          value, {int(0.7 * t.num_steps): 0.1})
     return value
   return optax.multi_transform(
       {"net": optax.adam(lr(t.learning_rate)),
@@ -110,8 +140,25 @@ def make_train(config: ml_collections.ConfigDict,
   def init(key):
     k_params, k_train = jax.random.split(key)
     params = comp.init(k_params)
+    k_x, k_u = jax.random.split(jax.random.fold_in(key, 1))
+    x_warm, _ = source.sample(k_x, t.decoder_warmup_points)
+    x_warm = jnp.repeat(x_warm, t.decoder_warmup_indices, axis=0)
+    u_warm = jax.random.randint(k_u, x_warm.shape[:1], 0, comp.num_indices)
     return TrainState(params, tx.init(params), jnp.zeros((), jnp.int32),
-                      k_train)
+                      k_train, x_warm, u_warm)
+
+  def loss_decoder_warmup(params, state, key):
+    """The published notebook's decoder warm-up: the decoder alone learns to
+    reconstruct the fixed draws x_p from y ~ p(y|x_p) and the random indices
+    u_p they were given, E (x_p − g(u_p, y))², so that at the end each
+    index points at a few random values of x (a random many-to-one start)."""
+    k_pick, k_y = jax.random.split(key)
+    pick = jax.random.randint(k_pick, (t.batch_size,), 0,
+                              state.warmup_u.shape[0])
+    x = state.warmup_x[pick]
+    y = source.sample_side_info(k_y, x, 1)[0]
+    d = dist_fn(x, comp.decode_indices(params, state.warmup_u[pick], y))
+    return jnp.mean(d), (jnp.zeros(()), jnp.mean(d))
 
   def loss_learned(params, x, y, lmbda, rate_weight, temperature, key):
     logits = comp.encoder_logits(params, x)
@@ -129,9 +176,27 @@ def make_train(config: ml_collections.ConfigDict,
     u = jnp.argmin(rate_weight * costs[0] + lmbda * costs[1], axis=-1)
     prior_logits = comp.prior_logits(params, y)
     bits = rate.index_bits(u, prior_logits) / n
-    d = dist_fn(x, comp.decode_indices(params, u, y))
+    if comp.expected_distortion is not None:  # exact E_{y|x} on the y-grid
+      d = comp.expected_distortion(params, x, u, key)
+    else:
+      d = dist_fn(x, comp.decode_indices(params, u, y))
     return (jnp.mean(rate_weight * bits + lmbda * d),
             (jnp.mean(bits), jnp.mean(d)))
+
+  def loss_annealed_argmin(params, x, y, lmbda, rate_weight, temperature,
+                           key):
+    """Deterministic annealing of the argmin encoder (Rose, Proc. IEEE 1998):
+    x is spread over the indices by the Gibbs assignment
+    p(k|x) ∝ 2^{−(bits_k + λ d_k)/τ} (τ in bits: τ = 1 is the rate of a
+    stochastic code, τ → 0 the argmin), held fixed while the decoder and the
+    entropy model descend the expected Lagrangian Σ_k p(k|x)(bits_k + λ d_k).
+    """
+    del y
+    bits, dist = comp.index_costs(params, x, key)  # [B, K] each
+    cost = rate_weight * bits + lmbda * dist
+    p = jax.lax.stop_gradient(jax.nn.softmax(-cost * LN2 / temperature, -1))
+    return (jnp.mean(jnp.sum(p * cost, -1)),
+            (jnp.mean(jnp.sum(p * bits, -1)), jnp.mean(jnp.sum(p * dist, -1))))
 
   def step(state, lmbda):
     key, k_data, k_u = jax.random.split(state.key, 3)
@@ -145,14 +210,23 @@ def make_train(config: ml_collections.ConfigDict,
     # prunes them; without it the rate gradient collapses the encoder onto one
     # index early (the analogue of the published notebook's decoder warm-up).
     rate_weight = jnp.clip(state.step / max(t.warmup_steps, 1), 0.0, 1.0)
-    loss_fn = loss_learned if config.model.encoder == "learned" else loss_argmin
-    (loss, (bits, d)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, x, y, lmbda, rate_weight, temperature, k_u)
+    loss_fn = (loss_learned if config.model.encoder == "learned" else
+               loss_annealed_argmin if t.annealed_argmin else loss_argmin)
+    grad_fn = lambda p: jax.value_and_grad(loss_fn, has_aux=True)(
+        p, x, y, lmbda, rate_weight, temperature, k_u)
+    if t.decoder_warmup_steps:
+      warm_fn = lambda p: jax.value_and_grad(loss_decoder_warmup,
+                                             has_aux=True)(p, state, k_u)
+      (loss, (bits, d)), grads = jax.lax.cond(
+          state.step < t.decoder_warmup_steps, warm_fn, grad_fn, state.params)
+    else:
+      (loss, (bits, d)), grads = grad_fn(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {"loss": loss, "rate_bits": bits, "distortion": d,
                "temperature": temperature, "rate_weight": rate_weight}
-    return TrainState(params, opt_state, state.step + 1, key), metrics
+    return state._replace(params=params, opt_state=opt_state,
+                          step=state.step + 1, key=key), metrics
 
   train_chunk, train = loops.scan_loops(step, init, t.chunk_steps,
                                   t.num_steps // t.chunk_steps)
