@@ -88,6 +88,7 @@ ZERO_FLIPS = 1e-3        # expected wrong hard decisions allowing 0 checks
 USED_SHARE = 3e-5        # an index with a smaller share of q's mass is unused
 MAX_ITER = 200           # belief-propagation iterations
 MATRIX_CACHE = 32        # parity-check matrices kept for reuse
+REUSE_BITS = 6           # `_reused_size`: syndrome lengths on a 1/64 grid
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
 _REPAIR_ROUNDS = 20      # swap rounds that remove repeated edges
 _TABLE_KEYS = 2**22      # `_repeats` finds repeats by a table up to this
@@ -247,25 +248,30 @@ def _encoder_views(u: np.ndarray, probs: np.ndarray, num_indices: int,
                    labels: np.ndarray | None) -> list[tuple[np.ndarray,
                                                            np.ndarray]]:
   """`plane_side_info` for the encoder's rate estimates, in O(N·K) instead
-  of O(N·K·planes): the mass of the labels that agree with v = labels[u] on
-  the planes below k halves from one plane to the next, so each plane
-  picks the half of its bit from the previous plane's. Equal to
-  `plane_side_info` up to float rounding (other summation order), which
-  moves no syndrome bit: the decoder computes its own probabilities."""
+  of O(N·K·planes): q(v|y) is laid out [2^planes, N] with the labels in
+  bit-reversed order, so the labels that agree with v = labels[u] on the
+  planes below k are a contiguous block whose halves hold bit k = 0 and 1;
+  each plane keeps the half of its bit. Equal to `plane_side_info` up to
+  float rounding (another summation order), which moves no syndrome bit:
+  the decoder computes its own probabilities."""
   labels = np.arange(num_indices) if labels is None else np.asarray(labels)
-  v, by_label = labels[u], _by_label(probs, labels)
-  n, planes = v.size, num_planes(num_indices)
-  mass = np.zeros((n, 1 << planes))
-  mass[:, :num_indices] = by_label
+  v, planes = labels[u], num_planes(num_indices)
+  size = 1 << planes
+  reversed_label = np.zeros(size, np.int64)  # position -> label
+  for k in range(planes):
+    reversed_label |= ((np.arange(size) >> (planes - 1 - k)) & 1) << k
+  index_of = np.full(size, num_indices)      # label -> index (K: no index)
+  index_of[labels] = np.arange(num_indices)
+  padded = np.concatenate([probs, np.zeros((probs.shape[0], 1))], axis=1)
+  mass = np.ascontiguousarray(padded[:, index_of[reversed_label]].T)
   out = []
   for k in range(planes):
     bit = plane_bits(v, k)
-    even, odd = mass[:, 0::2], mass[:, 1::2]  # labels with bit k = 0, 1
-    one = odd.sum(axis=1)
-    total = even.sum(axis=1) + one
-    out.append((bit, np.clip(one / np.maximum(total, 1e-300), _EPS,
+    half = mass.shape[0] // 2
+    zero, one = mass[:half].sum(axis=0), mass[half:].sum(axis=0)
+    out.append((bit, np.clip(one / np.maximum(zero + one, 1e-300), _EPS,
                              1 - _EPS)))
-    mass = np.where(bit[:, None] == 1, odd, even)
+    mass = np.where(bit[None] == 1, mass[half:], mass[:half])
   return out
 
 
@@ -400,6 +406,19 @@ def checks_for_failure(n: int, est_bits: float, std_bits: float, draws: int,
   return min(m, n)
 
 
+def _reused_size(n: int, m: int) -> int:
+  """m rounded up to a multiple of max(4, 2^(floor(log2 m) − REUSE_BITS))
+  (at most 3 or 1/2^REUSE_BITS more checks) below LOW_RATE·n, whose
+  matrices are slow to build (~0.1 s at m ≈ 10, n = 10^4): block after
+  block the encoder and the decoder then meet the same few syndrome
+  lengths in `parity_check_matrix`'s cache. More checks only lower a
+  plane's failure."""
+  if m >= LOW_RATE * n:
+    return m
+  step = max(4, 1 << max(0, m.bit_length() - 1 - REUSE_BITS))
+  return min(-(-m // step) * step, n)
+
+
 class BlockCode(NamedTuple):
   planes: list[Plane]
   retries: int         # simulated decoding failures that added checks
@@ -493,7 +512,7 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
   for k, (bits, p_ones, est, std, wrong, zero) in enumerate(stats):
     if not zero:
       m = (num_checks(n, est, std) if max_failure is None else
-           checks_for_failure(n, est, std, draws, shares[k]))
+           _reused_size(n, checks_for_failure(n, est, std, draws, shares[k])))
     if zero:
       out.append(Plane(0, np.zeros(0, np.uint8)))
       failure += min(wrong, 1.0)
