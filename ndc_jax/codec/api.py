@@ -9,6 +9,12 @@
   syndromes of the indices' bit-planes, decoded by BP with q(u|y) as soft
   side information (see `slepian_wolf.py`).
 
+Every mode checks what it decoded against the CRC-32 of the encoder's
+indices in the header (`container`), so side information other than the
+encoder's, a forged header or payload is an error (DecodingError or
+FormatError), never output; counts are checked against the payload before
+anything is allocated from them (`_ans_decode`, `_sw_decode`).
+
 Probabilities for ANS are integer tables computed exactly (`integer_prior`),
 so compress and decompress agree bit for bit on any machine, jit or not.
 A scalar learned encoder codes from its threshold table (`encoder_table`):

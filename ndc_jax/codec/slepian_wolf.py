@@ -21,18 +21,24 @@ two coded planes, and the last planes need few or no syndrome bits (only
 the tails of q(u|y) leave them uncertain). Both ends compute the labels from
 the model (see `api._sw_labels`).
 
-Rate selection is the encoder's: for plane k it draws side informations y'
-from the source model p(y|x) (never the decoder's y) and estimates the
-plane's rate given y, e = −Σ log2 P(b_k) (bits), by its mean over the draws,
-and the rate's standard deviation σ from the indices' variances across the
-draws (the y_i are independent given x). It sends
-m = (1 + gap)·e + spread·√e + DEVIATIONS·σ + MIN_CHECKS syndrome bits (the
-finite-length gap of the code family used at that m, fitted to its
-measured decoding thresholds, and a margin for the rate's spread), and
-checks by decoding with every y'; on a simulated failure it sends more
-(×RETRY_STEP). A plane whose hard decisions are right for every y' and
-expected to be wrong less than ZERO_FLIPS times gets 0 syndrome bits; one
-that would need ≥ RAW_FRACTION·N is sent raw.
+Rate selection is the encoder's, against a limit on a block's failure
+probability with the decoder's y (`encode_block_to_failure`, default
+MAX_FAILURE = 10^-3): for plane k it draws side informations y' from the
+source model p(y|x) (never the decoder's y) and estimates the plane's rate
+given y, e = −Σ log2 P(b_k) (bits), by its mean over the draws, and the
+rate's standard deviation σ from the indices' variances across the draws
+(the y_i are independent given x). BP's threshold for the decoder's y is
+modelled as normal about the code family's fit (1 + gap)·e + spread·√e +
+MIN_CHECKS, its spread that of the rate over y, of the mean's estimate and
+the family's scatter of thresholds from one matrix to the next
+(`plane_failure`); the plane gets the fewest syndrome bits at which that
+model fails within the plane's share of the limit (`checks_for_failure`).
+A plane whose wrong hard decisions (a Markov bound, 2·Σ E[P(b ≠ b_i)])
+stay within limit / planes gets 0 syndrome bits; one that would need ≥
+RAW_FRACTION·N is sent raw. The block's failure probability, the sum of
+its planes' (a union bound), is stated to the caller. No BP runs in the
+encoder (`encode_block`, the earlier rule, decodes with every draw instead
+and adds rate ×RETRY_STEP on a simulated failure, with no failure target).
 
 Codes: the m − 1 first columns (of a random column order) have degree 2 in a
 staircase (column j on checks j and j + 1 of a random check order, an
