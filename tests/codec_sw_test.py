@@ -1,6 +1,8 @@
 """The Slepian-Wolf encoder's failure target: stated, kept, paid for in rate;
 block sizes it cannot serve are refused."""
 
+from unittest import mock
+
 import jax
 import numpy as np
 from absl.testing import absltest, parameterized
@@ -88,6 +90,29 @@ class FailureModelTest(parameterized.TestCase):
         wrong = 2 * np.mean([np.where(bits == 1, 1 - v[k][1], v[k][1]).sum()
                              for v in views])
         self.assertLessEqual(wrong, 1e-3 / sw.num_planes(K))
+
+  def test_decoder_falls_back_where_flooding_bp_stalls(self):
+    u, draws = _source(3000, 4)
+    code = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-3)
+    self.assertTrue(any(0 < p.num_checks < u.size for p in code.planes))
+    stalled = {"bp_method": "product_sum", "max_iter": 1}  # never converges
+    with mock.patch.object(sw, "_PRIMARY", stalled):
+      np.testing.assert_array_equal(sw.decode_block(code.planes, draws[4], K),
+                                    u)  # by the fallbacks
+      with mock.patch.object(sw, "FALLBACKS", ()):
+        with self.assertRaisesRegex(sw.DecodingError, "bit-plane"):
+          sw.decode_block(code.planes, draws[4], K)
+
+  def test_verifying_encoder_decodes_with_every_draw(self):
+    u, draws = _source(3000, 5)
+    code = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-3,
+                                      verify=True)
+    for probs in draws[:4]:
+      np.testing.assert_array_equal(sw.decode_block(code.planes, probs, K), u)
+    plain = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-3)
+    for a, b in zip(code.planes, plain.planes):  # it only ever adds checks
+      self.assertGreaterEqual(a.num_checks, b.num_checks)
+    self.assertLessEqual(code.failure, plain.failure)
 
   def test_encoder_views_match_the_decoders_plane_probabilities(self):
     u, draws = _source(500, 3)

@@ -61,6 +61,7 @@ SW_MAX_FAILURE = slepian_wolf.MAX_FAILURE  # default limit per block
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 4            # simulated side informations per block
+SW_VERIFY = True        # the encoder decodes with each draw (slower, safer)
 SW_LABEL_SEED = 2       # RandomState seed of the y that order the labels
 SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
 _PROBE = 1024           # samples that check the fixed-point prior
@@ -419,7 +420,7 @@ def _sw_encode(u, x, model, block, max_failure):
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS))
     probs = [_encoder_probs(model, ys) for ys in y_sim]
     code = slepian_wolf.encode_block_to_failure(
-        ub, probs, comp.num_indices, labels, max_failure)
+        ub, probs, comp.num_indices, labels, max_failure, verify=SW_VERIFY)
     if not code.failure <= max_failure:  # each plane keeps to its share
       raise ValueError(f"Slepian-Wolf block {b}: failure probability "
                        f"{code.failure:.3g} exceeds the limit {max_failure:g}")

@@ -93,6 +93,11 @@ RAW_FRACTION = 0.99      # a plane needing >= this share of N is sent raw
 ZERO_FLIPS = 1e-3        # expected wrong hard decisions allowing 0 checks
 USED_SHARE = 3e-5        # an index with a smaller share of q's mass is unused
 MAX_ITER = 200           # belief-propagation iterations
+_PRIMARY = {"bp_method": "product_sum", "max_iter": MAX_ITER}
+FALLBACKS = ({"bp_method": "product_sum", "schedule": "serial",
+              "max_iter": 1000},
+             {"bp_method": "minimum_sum", "ms_scaling_factor": 0.9,
+              "max_iter": 1000})
 MATRIX_CACHE = 32        # parity-check matrices kept for reuse
 REUSE_BITS = 6           # `_reused_size`: syndrome lengths on a 1/64 grid
 _EPS = 1e-9              # soft information is clipped to [_EPS, 1 − _EPS]
@@ -296,18 +301,26 @@ def _hard_right(bits: np.ndarray, p_one: np.ndarray) -> bool:
   return np.array_equal(_hard_bits(p_one), bits)
 
 
-def _bp_decode(h, syndrome, p_one) -> np.ndarray | None:
+def _bp_decode(h, syndrome, p_one, fallback: bool = False
+               ) -> np.ndarray | None:
   """Bits b with h b = syndrome (mod 2), most probable under P(b=1) = p_one,
-  by syndrome BP on the deviation from the hard guess; None on failure."""
+  by syndrome BP on the deviation from the hard guess; None on failure.
+
+  With `fallback` (the decoder), a BP run that finds no solution is followed
+  by the FALLBACKS in turn (serial schedule, more iterations, scaled
+  min-sum): each decoded some of the blocks where the flooding product-sum
+  BP stalled well above its threshold (docs/codec.md). They run only on a
+  failure; the block's CRC still checks whatever they return."""
   guess = _hard_bits(p_one)
   flip = np.minimum(p_one, 1 - p_one)
   target = syndrome ^ syndrome_of(h, guess)
-  dec = ldpc.BpDecoder(h, error_channel=flip, max_iter=MAX_ITER,
-                       bp_method="product_sum", input_vector_type="syndrome")
-  err = np.asarray(dec.decode(target), np.uint8)
-  if not np.array_equal(syndrome_of(h, err), target):
-    return None
-  return guess ^ err
+  for settings in (_PRIMARY,) + (FALLBACKS if fallback else ()):
+    dec = ldpc.BpDecoder(h, error_channel=flip, input_vector_type="syndrome",
+                         **settings)
+    err = np.asarray(dec.decode(target), np.uint8)
+    if np.array_equal(syndrome_of(h, err), target):
+      return guess ^ err
+  return None
 
 
 def num_checks(n: int, est_bits: float, std_bits: float = 0.0) -> int:
@@ -555,7 +568,8 @@ def decode_block(planes_in: list[Plane], probs: np.ndarray, num_indices: int,
       bits = _hard_bits(plane_probs(by_label, v, k))
     else:
       h = parity_check_matrix(n, plane.num_checks, k)
-      bits = _bp_decode(h, plane.syndrome, plane_probs(by_label, v, k))
+      bits = _bp_decode(h, plane.syndrome, plane_probs(by_label, v, k),
+                        fallback=True)
       if bits is None:
         raise DecodingError(
             f"Slepian-Wolf decoding failed at bit-plane {k} ({plane.num_checks}"
