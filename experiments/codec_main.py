@@ -53,6 +53,10 @@ _SW_BLOCK = flags.DEFINE_integer("sw_block", codec.SW_BLOCK, "Slepian-Wolf "
 _SW_MAX_FAILURE = flags.DEFINE_float(
     "sw_max_failure", codec.SW_MAX_FAILURE, "Slepian-Wolf: the encoder's "
     "limit on a block's failure probability with the decoder's y.")
+_SW_VERIFY = flags.DEFINE_bool(
+    "sw_verify", codec.SW_VERIFY, "Slepian-Wolf: the encoder also decodes "
+    "with its simulated side information and adds checks where BP stalls "
+    "(~20x slower).")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 100_000, "bench: test "
                                     "samples for the ANS modes.")
 _SW_SAMPLES = flags.DEFINE_integer("sw_samples", 100_000, "bench, "
@@ -176,7 +180,7 @@ def _compress():
   model = _model()
   data, info = codec.compress_with_info(
       model, x, _MODE.value, y=y, sw_block=_SW_BLOCK.value,
-      sw_max_failure=_SW_MAX_FAILURE.value)
+      sw_max_failure=_SW_MAX_FAILURE.value, sw_verify=_SW_VERIFY.value)
   _write_output(_OUTPUT.value, data)
   print(f"{_OUTPUT.value}: {len(data)} bytes")
   if "sw_block_failures" in info:

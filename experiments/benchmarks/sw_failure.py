@@ -34,7 +34,7 @@ from ndc_jax.codec import api as codec
 from ndc_jax.codec import container
 from ndc_jax.core import tables
 
-COLUMNS = ("lmbda", "block", "blocks", "fails", "fail_rate", "fail_ub95",
+COLUMNS = ("lmbda", "verify", "block", "blocks", "fails", "fail_rate", "fail_ub95",
            "stated", "limit", "est_bits", "sw_bits", "rate_cost",
            "enc_Msym/s", "dec_Msym/s")
 
@@ -47,7 +47,8 @@ def upper_bound(fails: int, blocks: int, level: float = 0.95) -> float:
 
 
 def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
-            max_failure: float = codec.SW_MAX_FAILURE) -> dict:
+            max_failure: float = codec.SW_MAX_FAILURE,
+            verify: bool | None = None) -> dict:
   """One row: `blocks` files of `block` pairs each, coded and decoded."""
   if blocks < 1:
     raise ValueError(f"blocks={blocks} is invalid; allowed: at least 1")
@@ -59,7 +60,8 @@ def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
     t0 = time.perf_counter()
     data, info = codec.compress_with_info(model, x, "slepian_wolf",
                                           sw_block=block,
-                                          sw_max_failure=max_failure)
+                                          sw_max_failure=max_failure,
+                                          sw_verify=verify)
     t_enc += time.perf_counter() - t0 - info["encoder_seconds"]
     stated.append(float(info["sw_block_failures"].sum()))
     payload += len(data) - container.HEADER_BYTES
@@ -76,7 +78,9 @@ def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
   if undetected:
     raise AssertionError(f"{undetected} blocks decoded to wrong indices "
                          "without an error")
-  return {"lmbda": model.lmbda, "block": block, "blocks": blocks,
+  return {"lmbda": model.lmbda,
+          "verify": codec.SW_VERIFY if verify is None else verify,
+          "block": block, "blocks": blocks,
           "fails": fails, "fail_rate": fails / blocks,
           "fail_ub95": upper_bound(fails, blocks),
           "stated": float(np.mean(stated)), "limit": max_failure,
@@ -98,6 +102,8 @@ _BLOCKS = flags.DEFINE_integer("blocks", 1000, "Blocks per grid point.")
 _BLOCK = flags.DEFINE_integer("block", codec.SW_BLOCK, "Indices per block.")
 _MAX_FAILURE = flags.DEFINE_float("max_failure", codec.SW_MAX_FAILURE,
                                   "The encoder's limit per block.")
+_VERIFY = flags.DEFINE_bool("verify", codec.SW_VERIFY, "The encoder also "
+                            "decodes with its simulated side information.")
 
 
 def main(argv):
@@ -105,7 +111,7 @@ def main(argv):
   for i, index in enumerate(_LMBDA_INDEX.value):
     model = codec.load(_WORKDIR.value, _ARM.value, int(index))
     row = measure(model, _BLOCKS.value, _BLOCK.value,
-                  max_failure=_MAX_FAILURE.value)
+                  max_failure=_MAX_FAILURE.value, verify=_VERIFY.value)
     print(format_table([row], header=i == 0), flush=True)
 
 

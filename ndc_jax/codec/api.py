@@ -61,7 +61,7 @@ SW_MAX_FAILURE = slepian_wolf.MAX_FAILURE  # default limit per block
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 4            # simulated side informations per block
-SW_VERIFY = True        # the encoder decodes with each draw (slower, safer)
+SW_VERIFY = False       # True: the encoder also decodes with each draw (~20× slower)
 SW_LABEL_SEED = 2       # RandomState seed of the y that order the labels
 SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
 _PROBE = 1024           # samples that check the fixed-point prior
@@ -410,7 +410,7 @@ def _encoder_probs(model: Model, y: np.ndarray) -> np.ndarray:
           else side_info_probs(model, y))
 
 
-def _sw_encode(u, x, model, block, max_failure):
+def _sw_encode(u, x, model, block, max_failure, verify):
   comp, source = model.compressor, model.source
   out, retries, labels = [struct.pack("<I", block)], 0, model.sw_labels
   failures = []
@@ -420,7 +420,7 @@ def _sw_encode(u, x, model, block, max_failure):
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS))
     probs = [_encoder_probs(model, ys) for ys in y_sim]
     code = slepian_wolf.encode_block_to_failure(
-        ub, probs, comp.num_indices, labels, max_failure, verify=SW_VERIFY)
+        ub, probs, comp.num_indices, labels, max_failure, verify=verify)
     if not code.failure <= max_failure:  # each plane keeps to its share
       raise ValueError(f"Slepian-Wolf block {b}: failure probability "
                        f"{code.failure:.3g} exceeds the limit {max_failure:g}")
@@ -471,15 +471,17 @@ def _sw_decode(payload, n, model, y):
 
 def compress_with_info(model: Model, x, mode: str | None = None, y=None,
                        sw_block: int = SW_BLOCK,
-                       sw_max_failure: float = SW_MAX_FAILURE
-                       ) -> tuple[bytes, dict]:
+                       sw_max_failure: float = SW_MAX_FAILURE,
+                       sw_verify: bool | None = None) -> tuple[bytes, dict]:
   """x [N, n] -> (.ndc bytes, info). `y` only for mode 'conditional'.
 
   Slepian-Wolf codes blocks of `sw_block` indices (`sw_blocks`; at least
   SW_MIN_BLOCK, and x needs as many samples) and gives each block the
   syndrome bits at which its failure probability with the decoder's y, as
   the encoder's model states it (`slepian_wolf.encode_block_to_failure`),
-  is at most `sw_max_failure`.
+  is at most `sw_max_failure`. `sw_verify` (default SW_VERIFY): the encoder
+  also decodes every coded plane with each simulated y' and adds checks
+  where one fails (it catches matrices that stall BP, ~20× slower).
 
   info: the indices `u`, `encoder_seconds` (time in the encoder network)
   and, for Slepian-Wolf, `sw_block_failures` [blocks] (each block's failure
@@ -527,8 +529,9 @@ def compress_with_info(model: Model, x, mode: str | None = None, y=None,
                        f"codes at least {SW_MIN_BLOCK} (SW_MIN_BLOCK) in a "
                        "block: use mode 'marginal' or 'conditional', or "
                        "more samples")
-    payload, extra = _sw_encode(u, x, model, int(sw_block),
-                                float(sw_max_failure))
+    payload, extra = _sw_encode(
+        u, x, model, int(sw_block), float(sw_max_failure),
+        SW_VERIFY if sw_verify is None else bool(sw_verify))
     info.update(extra)
   header = container.Header(mode, model.rate_model, model.model_hash,
                             x.shape[0], model.dim, model.num_indices,
