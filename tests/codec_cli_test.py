@@ -35,7 +35,7 @@ class CodecCliTest(absltest.TestCase):
     config = wyner_ziv.get_config("quick")
     arm = config.arms.gaussian_conditional
     arm.sweep.lmbdas, arm.sweep.seeds = (100.0,), (0, 1)  # 2 grid points
-    for name in ("gaussian_marginal", "laplace_marginal"):
+    for name in [a for a in config.arms if a != "gaussian_conditional"]:
       del config.arms[name]
     cls.workdir = os.path.join(cls.dir, "run")
     trainer = train.make_train(arm)
