@@ -21,6 +21,13 @@ Columns without the _i suffix pool the sources (sums of rates; metrics of the
 concatenated sources; mean MS-SSIM). `fid_i` is a Fréchet distance on the
 features of `eval.feature_fn` ("module:function"), NaN when none is given.
 Latency: network + rounding (no ANS) per example, µs, batched and batch 1.
+Models without a VAE posterior (`trainer.has_posterior` False, the conv
+codec) report NaN KL rates. Models with lone decoders (`trainer.decode_alone`)
+also report the same streams decoded each without the other sources:
+`alone_<metric>` (pooled) and `alone_<metric>_i`, and the side-information
+gain at equal rate, `side_gain_db` = PSNR − alone PSNR (images) or
+`side_gain_prd` = alone PRD − PRD (signals, % points; positive: the joint
+decoder is better).
 """
 
 import importlib
@@ -36,6 +43,7 @@ from ndc_jax.multisource import evaluate as multisource_eval
 
 IMAGE_METRICS, SIGNAL_METRICS = ("psnr_db", "ms_ssim"), ("rmse", "prd_pct",
                                                          "prdn_pct")
+SIDE_GAIN = {"psnr_db": "side_gain_db", "prd_pct": "side_gain_prd"}
 
 
 def is_image(shape) -> bool:
@@ -55,11 +63,17 @@ def _codec(trainer):
   def decode(params, ys):
     return multisource.decode_latents(trainer, params, ys)
 
+  posterior = getattr(trainer, "has_posterior", True)
+  alone = getattr(trainer, "decode_alone", None)
+
   def rates(params, xs):
     post, ys = trainer.encode(params, xs), encode(params, xs)
-    kl = [jnp.mean(multisource.gaussian_kl_bits(mu, ls)) for mu, ls in post]
+    kl = [jnp.mean(multisource.gaussian_kl_bits(mu, ls)) if posterior
+          else jnp.full((), jnp.nan) for mu, ls in post]
     est = multisource.latent_bits(params, ys)
-    return jnp.stack(kl), jnp.stack(est), jnp.stack(ys), decode(params, ys)
+    x_alone = alone(params, ys) if alone else None
+    return (jnp.stack(kl), jnp.stack(est), jnp.stack(ys), decode(params, ys),
+            x_alone)
   return jax.jit(encode), jax.jit(decode), jax.jit(jax.vmap(rates, (0, None)))
 
 
@@ -131,7 +145,7 @@ def evaluate_one(trainer, params, data, norm, eval_cfg, codec=None
   """
   xs = tuple(jnp.asarray(x) for x in norm.apply(data).sources)
   encode, decode, rates = codec or _codec(trainer)
-  kl, est, ys, x_hat = jax.tree.map(np.asarray, rates(params, xs))
+  kl, est, ys, x_hat, x_alone = jax.tree.map(np.asarray, rates(params, xs))
   dims = np.asarray(trainer.source.dims, np.float64)
   out = {"kl_bpd": kl / dims, "op_est_bpd": est / dims,
          "op_bpd": multisource_eval.measured_bpd(trainer, params,
@@ -145,9 +159,20 @@ def evaluate_one(trainer, params, data, norm, eval_cfg, codec=None
                 else None)
   per_model = []
   regions = [tiling.region(data, i) for i in range(len(xs))]
-  for rec in recon:
+  alone = ([[norm.invert(i, x_alone[i][p]) for i in range(len(xs))]
+            for p in range(kl.shape[0])] if x_alone is not None else
+           [None] * kl.shape[0])
+  for rec, rec_alone in zip(recon, alone):
     row = region_metrics(regions, [tiling.region(data, i, rec[i])
                                    for i in range(len(xs))])
+    if rec_alone is not None:
+      lone = region_metrics(regions, [tiling.region(data, i, rec_alone[i])
+                                      for i in range(len(xs))])
+      metric = "psnr_db" if "psnr_db" in lone else "prd_pct"
+      row.update({f"alone_{k}": v for k, v in lone.items()
+                  if k.startswith(metric)})
+      sign = 1.0 if metric == "psnr_db" else -1.0
+      row[SIDE_GAIN[metric]] = sign * (row[metric] - lone[metric])
     for i, (x, xh, shape) in enumerate(zip(data.sources, rec, data.shapes)):
       row[f"fid_{i + 1}"] = (metrics.frechet_distance(
           x.reshape((-1,) + tuple(shape)), xh.reshape((-1,) + tuple(shape)),

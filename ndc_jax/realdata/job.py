@@ -18,6 +18,14 @@ on the held-out examples. Results in `workdir` (atomic writes, process 0):
   one run), baselines_protocol.csv (the same for the baseline rows),
   beta_ablation.csv (per arm and β_MI, means over λ), rd.png,
   reconstructions.png, summary.json (sizes, timing, notes, claim check).
+
+Arms name their model (`model.name`, a key of TRAINERS): ``vae`` (the
+default; `multisource.train`) or ``conv`` (`multisource.conv`, the learned
+transform codec of multichannel signals, with lone decoders beside the joint
+one: alone_* and side_gain_* columns). An arm with `eval.curve` trains in
+`train.chunk_steps` stages and, after each, codes the test split: curve.csv
+(one row per run × arm × stage × grid point: step, rate, metric, alone
+metric, side gain, the best classical codec at that rate and the gap).
 """
 
 import json
@@ -28,7 +36,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from ndc_jax.core import results, runner, tables
+from ndc_jax.core import registry, results, runner, tables
+from ndc_jax.multisource import conv
 from ndc_jax.multisource import job as multisource_job
 from ndc_jax.multisource import sources as multisource_sources
 from ndc_jax.multisource import train as multisource
@@ -45,6 +54,30 @@ KEYS = ("split", "arm", "mi_estimator", "lmbda", "beta_mi", "seed")
 BASELINE_KEYS = ("split", "arm", "setting")
 RATES = ("kl_bpd", "op_est_bpd", "op_bpd")
 TIMING = ("encode_us", "decode_us", "encode_us_batch1", "decode_us_batch1")
+TRAINERS = {"vae": multisource.make_train, "conv": conv.make_train}
+CURVE = ("run", "arm", "step", "lmbda", "beta_mi", "seed", "op_bpd_mean")
+
+
+def make_trainer(arm_cfg, source):
+  """The trainer of the arm's `model.name` (TRAINERS; default 'vae')."""
+  make = registry.lookup(TRAINERS, arm_cfg.model.get("name", "vae"),
+                         "model.name")
+  return make(arm_cfg, source)
+
+
+def check_arm(name: str, arm_cfg, data) -> None:
+  """Raises ValueError if a conv arm does not fit the data's sources."""
+  if arm_cfg.model.get("name", "vae") != "conv":
+    return
+  if realdata_eval.is_image(data.shapes[0]):
+    raise ValueError(f"config.arms.{name}: the conv codec codes signals "
+                     "[channels, window]; this data set holds images")
+  have = tuple(int(s[0]) for s in data.shapes)
+  if tuple(arm_cfg.model.channels) != have:
+    raise ValueError(f"config.arms.{name}: model.channels="
+                     f"{tuple(arm_cfg.model.channels)} but the data's sources "
+                     f"have {have} channels; set --config.arms.{name}."
+                     f"model.channels accordingly")
 
 
 def columns(num_sources: int, image: bool) -> tuple[str, ...]:
@@ -54,8 +87,11 @@ def columns(num_sources: int, image: bool) -> tuple[str, ...]:
   metric = "psnr_db" if image else "prd_pct"
   per = tuple(f"{n}_{i + 1}" for n in RATES + dist + ("fid", "header_bits")
               for i in range(num_sources))
+  alone = (f"alone_{metric}",) + tuple(f"alone_{metric}_{i + 1}"
+                                      for i in range(num_sources))
   return (FIXED + per + tuple(f"{n}_sum" for n in RATES) + ("op_bpd_mean",)
-          + dist + (f"baseline_{metric}", classical.GAP[metric]) + TIMING)
+          + dist + (f"baseline_{metric}", classical.GAP[metric]) + alone
+          + (realdata_eval.SIDE_GAIN[metric],) + TIMING)
 
 
 def protocol_table(rows: list[dict], cols, keys=KEYS) -> list[dict]:
@@ -158,15 +194,45 @@ def _notes(config, data) -> dict:
                      "entropy coding excluded", "device": str(jax.devices()[0])}
 
 
-def train_arm(name: str, arm_cfg, source, run_dir: str, mesh=None):
+def train_arm(name: str, arm_cfg, source, run_dir: str, mesh=None,
+              on_stage=None):
   """Trains (or reloads) one arm's λ × β_MI × seed grid on `source`
-  (`multisource_job.load_or_train_arm`, checkpoints and metrics.jsonl in
-  run_dir/name); returns (trainer, params batched on axis 0)."""
-  trainer = multisource.make_train(arm_cfg, source)
+  (`runner.load_or_train`, checkpoints and metrics.jsonl in run_dir/name);
+  returns (trainer, params batched on axis 0). `on_stage(trainer, step,
+  params)`, if given, trains in stages of `train.chunk_steps` (resuming the
+  checkpoint, so the result equals one run) and is called after each."""
+  trainer = make_trainer(arm_cfg, source)
   arm_dir = os.path.join(run_dir, name)
-  return trainer, multisource_job.load_or_train_arm(
-      os.path.join(arm_dir, "params.npz"), name, trainer, arm_cfg, arm_dir,
-      mesh)
+  path = os.path.join(arm_dir, "params.npz")
+  lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
+  swept = {"lmbda": lmbdas, "beta_mi": betas}
+  names = getattr(trainer, "metric_names", multisource_job.TRAIN_METRICS)
+  metrics = results.read_jsonl(os.path.join(arm_dir, "metrics.jsonl"))
+  if on_stage is not None and not os.path.exists(path):
+    t = arm_cfg.train
+    for step in range(t.chunk_steps, t.num_steps, t.chunk_steps):
+      stage = ml_collections.ConfigDict(arm_cfg.to_dict())
+      stage.train.num_steps = step
+      on_stage(trainer, step, runner.train_grid(
+          name, trainer, arm_dir, metrics, swept, seeds, stage, names, mesh))
+  params = runner.load_or_train(path, name, trainer, arm_dir, metrics, swept,
+                                seeds, arm_cfg, names, mesh)
+  if on_stage is not None:
+    on_stage(trainer, arm_cfg.train.num_steps, params)
+  return trainer, params
+
+
+def curve_rows(run: str, name: str, trainer, step: int, params, grid,
+               data, norm, eval_cfg, metric: str) -> list[dict]:
+  """One curve.csv row per grid point: test rate and metric at `step`."""
+  ev, _ = realdata_eval.evaluate_one(trainer, params, data, norm, eval_cfg)
+  side = realdata_eval.SIDE_GAIN[metric]
+  return [{"run": run, "split": "test", "arm": name, "step": step,
+           "lmbda": float(grid[0][p]), "beta_mi": float(grid[1][p]),
+           "seed": int(grid[2][p]),
+           **{c: float(ev[c][p]) for c in ("op_bpd_mean", metric,
+                                           f"alone_{metric}", side)
+              if c in ev}} for p in range(len(grid[0]))]
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
@@ -183,9 +249,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   image = realdata_eval.is_image(parts["test"].shapes[0])
   cols = columns(len(parts["test"].sources), image)
   rows, base_rows, sizes, t_start = [], [], [], time.time()
+  curve = []
+  for name, arm_cfg in config.arms.items():
+    check_arm(name, arm_cfg, parts["test"])
+  if any(a.eval.get("curve") for a in config.arms.values()):
+    # Each curve stage compiles the same program anew: a persistent cache
+    # (in workdir) makes stages 2.. load it (it takes effect if nothing has
+    # compiled in this process yet).
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.join(workdir, "jax_cache"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   range_bits = float(entropy_model.RANGE_BITS)
   for run, train, heldout in runs:
-    norm = protocol.fit_normalizer(train)
+    norm = protocol.fit_normalizer(train, config.data.get("normalize",
+                                                          "channel"))
     source = multisource_sources.from_data(norm.apply(train), meta["name"])
     sizes.append({"run": run, "train": train.num_examples,
                   **{k: v.num_examples for k, v in heldout.items()}})
@@ -195,10 +272,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                                                      heldout)]
     for name, arm_cfg in config.arms.items():
       t0 = time.time()
-      trainer, params = train_arm(name, arm_cfg, source,
-                                  os.path.join(workdir, run), mesh)
-      train_s = time.time() - t0
       grid = [np.asarray(g) for g in multisource.sweep_grid(arm_cfg)]
+      kw = {}
+      if arm_cfg.eval.get("curve") and "test" in heldout:
+        kw["on_stage"] = lambda tr, step, p: curve.extend(curve_rows(
+            run, name, tr, step, p, grid, heldout["test"], norm,
+            config.eval, "psnr_db" if image else "prd_pct"))
+      trainer, params = train_arm(name, arm_cfg, source,
+                                  os.path.join(workdir, run), mesh, **kw)
+      train_s = time.time() - t0
       evals = realdata_eval.evaluate(trainer, params, heldout, norm,
                                      config.eval)
       for split, data in heldout.items():
@@ -231,6 +313,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                 config.eval.num_figure_examples)
   gap_metric = "psnr_db" if image else "prd_pct"
   classical.add_gaps(rows, base_rows, gap_metric)
+  classical.add_gaps(curve, base_rows, gap_metric)
   prot = protocol_table(rows, cols)
   base_prot = protocol_table(base_rows, cols, BASELINE_KEYS)
   metric = config.claim.metric
@@ -254,6 +337,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                               ("test", "heldout")], metric,
                              os.path.join(workdir, "rd.png"), base_prot)
     results.write_json(os.path.join(workdir, "summary.json"), summary)
+    if curve:
+      side = realdata_eval.SIDE_GAIN[gap_metric]
+      results.write_csv(os.path.join(workdir, "curve.csv"), curve, CURVE + (
+          gap_metric, f"alone_{gap_metric}", side, "baseline_name",
+          f"baseline_{gap_metric}", classical.GAP[gap_metric]))
   return rows
 
 
@@ -267,6 +355,9 @@ def format_table(rows: list[dict], config: ml_collections.ConfigDict) -> str:
           "kl_bpd_sum", config.claim.metric)
   if metric != config.claim.metric:
     cols += (metric,)
-  cols += ("baseline_name", f"baseline_{metric}", classical.GAP[metric],
-           "encode_us", "decode_us")
+  cols += ("baseline_name", f"baseline_{metric}", classical.GAP[metric])
+  side = realdata_eval.SIDE_GAIN[metric]
+  if any(np.isfinite(r.get(side, np.nan)) for r in rows):
+    cols += (f"alone_{metric}", side)
+  cols += ("encode_us", "decode_us")
   return tables.format_table(rows, cols, width=14)

@@ -55,7 +55,9 @@ def reconstructions(data, recons: list, labels: list[str], path: str,
 def rd_figure(rows: list[dict], metric: str, path: str,
               baselines: list[dict] = ()) -> None:
   """Held-out `metric` against the measured rate (bits per dimension, all
-  sources), one marker per arm, colour = β_MI; error bars = std over folds.
+  sources), one marker per arm, colour = β_MI; error bars = std over folds;
+  arms with lone decoders also as open markers on a dashed line (the same
+  streams, each decoded without the other sources: equal rate).
   `baselines` (protocol rows of classical codecs, kind "baseline"): one grey
   line per codec over its settings."""
   fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -70,6 +72,11 @@ def rd_figure(rows: list[dict], metric: str, path: str,
                     [r[f"{metric}_mean"] for r in sub],
                     yerr=[np.nan_to_num(r[f"{metric}_std"]) for r in sub],
                     marker=marker, color=cmap(j), label=f"{arm} β={b:g}")
+        alone = [r.get(f"alone_{metric}_mean", np.nan) for r in sub]
+        if np.isfinite(alone).any():
+          ax.plot([r["op_bpd_mean_mean"] for r in sub], alone, ls="--",
+                  marker=marker, mfc="none", color=cmap(j),
+                  label=f"{arm} β={b:g}, each stream alone")
   held = [r for r in baselines if r["split"] in ("test", "heldout")
           and np.isfinite(r[f"{metric}_mean"])]
   codecs = sorted({r["arm"] for r in held})

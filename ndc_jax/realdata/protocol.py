@@ -13,6 +13,9 @@ Every held-out set is then cut to non-overlapping tiles
 
 `Normalizer`: per-channel (colour channel, lead) mean and std of the train
 examples only; the model sees (x − mean) / std, metrics use physical units.
+With `data.normalize='source'` the std is pooled over each source's
+channels (means stay per channel), so a squared error in model units is the
+physical one over a constant: what PRD, pooled over channels, weighs.
 """
 
 from typing import NamedTuple
@@ -23,6 +26,7 @@ from ndc_jax.realdata import tiling
 from ndc_jax.realdata.data import MultiSourceData, physionet, splits, stereo
 
 DATASETS = ("stereo_middlebury", "eeg_physionet", "ecg_wfdb")
+NORMALIZE = ("channel", "source")
 PROTOCOLS = ("split", "kfold")
 
 
@@ -125,15 +129,23 @@ class Normalizer(NamedTuple):
     return np.asarray(x) * self.std[i] + self.mean[i]
 
 
-def fit_normalizer(train: MultiSourceData) -> Normalizer:
+def fit_normalizer(train: MultiSourceData, mode: str = "channel"
+                   ) -> Normalizer:
   """Statistics over examples and positions of each channel: images
-  [p, p, C] -> per colour channel, signals [channels, window] -> per lead."""
+  [p, p, C] -> per colour channel, signals [channels, window] -> per lead;
+  `mode` 'source': one std per source (over its channels, around their
+  channel means)."""
+  if mode not in NORMALIZE:
+    raise ValueError(f"data.normalize={mode!r} is unknown; allowed: "
+                     f"{NORMALIZE}")
   means, stds = [], []
   for i, shape in enumerate(train.shapes):
     x = train.unflatten(i).astype(np.float64)
     # channel axis: last of an image [p, p, C], first of [channels, window]
     axes = {3: (0, 1, 2), 2: (0, 2)}.get(len(shape), tuple(range(x.ndim)))
     m, s = x.mean(axes, keepdims=True), x.std(axes, keepdims=True)
+    if mode == "source":
+      s = np.broadcast_to(np.sqrt(np.mean((x - m) ** 2)), s.shape)
     s = np.where(s > 0, s, 1.0)
     means.append(np.broadcast_to(m[0], shape).reshape(-1).astype(np.float32))
     stds.append(np.broadcast_to(s[0], shape).reshape(-1).astype(np.float32))

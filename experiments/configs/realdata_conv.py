@@ -1,0 +1,42 @@
+"""Shared pieces of the learned-conv real-data configs (`eeg_conv`,
+`ecg_conv`): the real-data job with one `conv` arm (`multisource.conv`: a
+1-D convolutional transform codec per channel group, one joint decoder and
+a lone decoder per source) beside the classical signal codecs.
+
+Arguments: `quick` (a tiny run for tests), `gpu` (more steps and a larger
+batch, for an accelerator), `mi` (the MI-regularized variant: InfoNCE,
+β_MI ∈ {−0.1, 0, 0.1}), `kfold` / `folds=k` as in `realdata_common`.
+"""
+
+import ml_collections
+
+from experiments.configs import common, realdata_common
+from ndc_jax.multisource import conv
+
+
+def base(arg: str | None, data: dict, claim: dict, arm: dict,
+         quick_data: dict, quick_arm: dict, gpu_steps: int
+         ) -> ml_collections.ConfigDict:
+  """The real-data config of one conv arm (`conv.arm(**arm)`)."""
+  a = common.parse_arg(arg, quick=False, gpu=False, mi=False, kfold=False,
+                       folds=5)
+  config = realdata_common.base(f"kfold={a.kfold},folds={a.folds}",
+                                data={**data, "normalize": "source"},
+                                claim=claim, latent_dim=1, hidden=(1,),
+                                lmbdas=(1.0,), quick_data={})
+  c = conv.arm(**{**arm, **(quick_arm if a.quick else {})})
+  c.eval.curve = True  # curve.csv: test rate and PRD after each chunk
+  if a.gpu:
+    c.train.num_steps, c.train.batch_size = gpu_steps, 128
+    c.train.chunk_steps = gpu_steps // 8
+  if a.mi:
+    c.model.mi_estimator = "infonce"
+    c.sweep.betas = (-0.1, 0.0, 0.1)
+  config.arms = ml_collections.ConfigDict({"conv": c})
+  if a.quick:
+    config.data.update(quick_data)
+    config.baselines = realdata_common.baselines(data["name"], quick=True)
+    c.train.batch_size = 8
+    config.eval.latency_repeats = 2
+    config.eval.num_figure_examples = 2
+  return config
