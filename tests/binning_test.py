@@ -93,11 +93,23 @@ class GridExpectationTest(chex.TestCase):
     with self.assertRaisesRegex(ValueError, message):
       train.make_train(cfg)
 
-  def test_grid_needs_a_density_of_y_given_x(self):
+  def test_blocks_have_no_grid(self):
+    cfg = small()
+    cfg.source.dim = 2
+    with self.assertRaisesRegex(ValueError, "model.side_info_grid=256"):
+      train.make_train(cfg)
+
+  def test_signed_laplace_expectation_is_the_decoder_at_the_sign(self):
     cfg = small()
     cfg.source.name = "signed_laplace"
-    with self.assertRaisesRegex(ValueError, "signed_laplace"):
-      train.make_train(cfg)
+    trainer = train.make_train(cfg)
+    comp, source = trainer.compressor, trainer.source
+    params = comp.init(jax.random.key(0))
+    x, y = source.sample(jax.random.key(1), 50)
+    u = jnp.arange(50) % comp.num_indices
+    np.testing.assert_allclose(
+        comp.expected_distortion(params, x, u, jax.random.key(2)),
+        comp.distortion(x, comp.decode_indices(params, u, y)), rtol=1e-5)
 
   def test_annealing_needs_the_argmin_encoder(self):
     cfg = small()

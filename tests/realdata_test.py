@@ -63,7 +63,7 @@ class RealDataEndToEndTest(absltest.TestCase):
       rows = realdata_experiment.train_and_evaluate(config, d)
       summary = self._check_run(d, rows, ("psnr_db", "psnr_db_2", "ms_ssim"),
                                 ("val", "test"))
-      self.assertIn("1 scale", summary["notes"]["ms_ssim"])
+      self.assertIn("3 scale", summary["notes"]["ms_ssim"])
       self.assertTrue(all(0 < r["ms_ssim"] <= 1 for r in rows))
       self.assertEqual(summary["claim"]["target"], 30.0)
       prot = results.read_csv(os.path.join(d, "protocol.csv"))

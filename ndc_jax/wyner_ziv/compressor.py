@@ -6,11 +6,11 @@ ISIT 2023 and JSAIT 2024):
 * ``learned``: p_θ(u|x) is an MLP; at test time u = argmax_u p_θ(u|x).
 * ``argmin``: the entropy-constrained encoder of the published JSAIT notebook,
   u = argmin_k [−log2 q(k) / n + λ·E_{y|x} d(x, g(k, y))], with the expectation
-  over `side_info_samples` draws of y|x from the source model, or exact on a
-  grid of `side_info_grid` values of y for a scalar source with a density
-  p(y|x) (the K × G decoder table then makes the expectation two small matrix
-  products). With the conditional model the rate term is
-  E_{y|x}[−log2 q(k|y)] / n.
+  over `side_info_samples` draws of y|x from the source model, or exact for
+  a scalar source: on a grid of `side_info_grid` values of y (the Gaussian)
+  or on the support of a discrete y (the signed Laplacian's {−1, 1}); the
+  K × G decoder table then makes the expectation two small matrix products.
+  With the conditional model the rate term is E_{y|x}[−log2 q(k|y)] / n.
 
 Decoders: ``mlp`` (`models.Decoder`) or ``mixture`` (`models.MixtureDecoder`,
 J learned centres in y per index).
@@ -166,23 +166,21 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     return dist_fn(x[..., None, :], decode_indices(params, u_all, y_rep))
 
   grid = cfg.side_info_grid
-  if grid and (n != 1 or source.side_info_log_density is None):
+  if grid and source.side_info_points is None:
     raise ValueError(f"model.side_info_grid={grid} needs a scalar source "
-                     "with a density p(y|x) (the Gaussian, source.dim=1); "
-                     f"source {source.name!r} with dim={n} has none")
+                     "(source.dim=1); allowed for blocks: 0 (sampled y)")
 
   def grid_terms(params, x, key):
-    """The exact E_{y|x} on G = side_info_grid points y_j spaced h over
-    ±side_info_grid_range·std(Y), shifted together by a random fraction of h
-    (so training sees every y): the points ys [G], weights w [B, G] =
-    p(y_j|x) normalized, x − y_j [B, G] and the decoder table
-    g(k, y_j) − y_j [G, K]."""
-    half = cfg.side_info_grid_range * source.y_std
-    h = 2 * half / grid
-    ys = -half + (jnp.arange(grid) + jax.random.uniform(key)) * h  # [G]
-    u_all = jnp.broadcast_to(jnp.arange(k), (grid, k))
+    """The exact E_{y|x} on the source's points y_j (`side_info_points`:
+    G = side_info_grid points over ±side_info_grid_range·std(Y), shifted
+    together at random so that training sees every y; or the support of a
+    discrete Y): the points ys [G], weights w [B, G] = p(y_j|x) normalized,
+    x − y_j [B, G] and the decoder table g(k, y_j) − y_j [G, K]."""
+    ys = source.side_info_points(grid, cfg.side_info_grid_range, key)  # [G]
+    grid_size = ys.shape[0]
+    u_all = jnp.broadcast_to(jnp.arange(k), (grid_size, k))
     table = decode_indices(params, u_all, jnp.broadcast_to(
-        ys[:, None, None], (grid, k, 1)))[..., 0] - ys[:, None]
+        ys[:, None, None], (grid_size, k, 1)))[..., 0] - ys[:, None]
     w = jax.nn.softmax(source.side_info_log_density(x, ys), axis=-1)
     return ys, w, x - ys, table
 

@@ -131,14 +131,23 @@ class MixtureDecoder(nnx.Module):
                                          jnp.log(width)))
     self.gate_bias = nnx.Param(jnp.zeros((num_indices, num_centres)))
 
+  @staticmethod
+  def _mix(y, centres, log_widths, gate_bias, values, slopes):
+    """Σ_j π_j (a_j + γ_j (y − m_j)) for y [..., n] and per-centre
+    parameters [..., J, n] or [..., J] (broadcast against y)."""
+    dy = y[..., None, :] - centres                          # [..., J, n]
+    logits = (-0.5 * jnp.sum(dy * dy, -1) * jnp.exp(-2 * log_widths)
+              + gate_bias)
+    pi = jax.nn.softmax(logits, axis=-1)
+    return jnp.sum(pi[..., None] * (values + slopes[..., None] * dy), axis=-2)
+
+  def _params(self):
+    return (self.centres[...], self.log_widths[...], self.gate_bias[...],
+            self.values[...], self.slopes[...])
+
   def at_indices(self, u, y):
     """g(u, y) for integer indices u [...] and y [..., n]."""
-    dy = y[..., None, :] - self.centres[...][u]              # [..., J, n]
-    inv_var = jnp.exp(-2 * self.log_widths[...][u])          # [..., J]
-    logits = -0.5 * jnp.sum(dy * dy, -1) * inv_var + self.gate_bias[...][u]
-    pi = jax.nn.softmax(logits, axis=-1)
-    out = self.values[...][u] + self.slopes[...][u][..., None] * dy
-    return jnp.sum(pi[..., None] * out, axis=-2)
+    return self._mix(y, *(p[u] for p in self._params()))
 
   def __call__(self, u, y):
     k = u.shape[-1]

@@ -40,10 +40,13 @@ class Source(NamedTuple):
     bound_name: what `bound_bits` is, for the results tables.
     x_std: standard deviation of X (for plot ranges).
     y_std: standard deviation of Y (the range of the codec's prior table).
-    side_info_log_density: (x [B, n], y [G]) -> [B, G] log p(y|x) up to a
-      constant in x, for a scalar source whose Y has a density given X (the
-      Gaussian); the exact E_{y|x} on a y-grid (`model.side_info_grid`) uses
-      it. None where p(y|x) has no density (the signed Laplacian's y = sign x).
+    side_info_points: (num, spread, key) -> y [G], the points of the exact
+      E_{y|x} (`model.side_info_grid`) for a scalar source: `num` points
+      spaced h over ±spread·std(Y), shifted together by a fraction of h drawn
+      with key (the Gaussian), or the support of a discrete Y (the signed
+      Laplacian: {−1, 1}, whatever num). None for blocks (dim > 1).
+    side_info_log_density: (x [B, 1], y [G]) -> [B, G] log p(y|x) at those
+      points, up to a term free of y (the caller normalizes over them).
   """
   name: str
   dim: int
@@ -56,6 +59,7 @@ class Source(NamedTuple):
   bound_name: str
   x_std: float
   y_std: float
+  side_info_points: Callable | None = None
   side_info_log_density: Callable | None = None
 
 
@@ -104,7 +108,16 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
       no_side_info_bits=lambda d: bounds.gaussian_rd_bits(var_x, d),
       bound_name="R_WZ", x_std=var_x ** 0.5,
       y_std=var_y ** 0.5,
+      side_info_points=_uniform_points(var_y ** 0.5) if n == 1 else None,
       side_info_log_density=lambda x, y: -(y - c * x) ** 2 / (2 * v))
+
+
+def _uniform_points(y_std: float) -> Callable:
+  """`Source.side_info_points` of a continuous scalar Y with std `y_std`."""
+  def points(num, spread, key):
+    h = 2 * spread * y_std / num
+    return -spread * y_std + (jnp.arange(num) + jax.random.uniform(key)) * h
+  return points
 
 
 def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
@@ -128,7 +141,11 @@ def _signed_laplace(cfg: ml_collections.ConfigDict) -> Source:
       bound_bits=lambda d: bounds.shannon_lower_bound_bits(h_x_given_y, d),
       bound_mse=lambda r: bounds.shannon_lower_bound_mse(h_x_given_y, r),
       no_side_info_bits=lambda d: bounds.shannon_lower_bound_bits(h_x, d),
-      bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5, y_std=1.0)
+      bound_name="SLB(R_X|Y)", x_std=b * 2 ** 0.5, y_std=1.0,
+      side_info_points=(lambda num, spread, key: jnp.array([-1.0, 1.0]))
+      if n == 1 else None,
+      # y = sign(x): all of p(y|x) on one support point (half each at x = 0)
+      side_info_log_density=lambda x, y: -1e4 * (y - jnp.sign(x)) ** 2)
 
 
 SOURCES = {"gaussian": _gaussian, "signed_laplace": _signed_laplace}

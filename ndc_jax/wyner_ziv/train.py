@@ -69,7 +69,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"train.decoder_warmup_steps={t.decoder_warmup_steps!r} "
                      f"is invalid; allowed: an integer in [0, train.num_steps="
                      f"{t.num_steps})")
-  k = config.model.num_indices
+  # the index count is checked against K only where the warm-up runs
+  k = config.model.num_indices if t.decoder_warmup_steps else None
   for field, top in (("decoder_warmup_points", None),
                      ("decoder_warmup_indices", k)):
     v = t[field]
