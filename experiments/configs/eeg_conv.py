@@ -27,7 +27,7 @@ def get_config(arg: str | None = None):
       claim=dict(metric="prd_pct", target=31.6, rate_bpd=0.105,
                  higher_is_better=False),
       arm=dict(channels=(27, 27), filters=32, latent_channels=8,
-               downsamples=3, lmbdas=(0.5, 2.0), num_steps=800),
+               downsamples=3, lmbdas=(0.5, 3.0), num_steps=2400),
       quick_data=dict(groups="C3,Fc3;C4,Fc4", window=32, hop=16),
       quick_arm=dict(channels=(2, 2), filters=8, latent_channels=2,
                      downsamples=2, lmbdas=(1.0,), num_steps=40),
