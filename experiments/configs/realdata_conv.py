@@ -36,7 +36,7 @@ def base(arg: str | None, data: dict, claim: dict, arm: dict,
   if a.quick:
     config.data.update(quick_data)
     config.baselines = realdata_common.baselines(data["name"], quick=True)
-    c.train.batch_size = 8
+    c.train.batch_size, c.model.num_negatives = 8, 7
     config.eval.latency_repeats = 2
     config.eval.num_figure_examples = 2
   return config
