@@ -34,7 +34,7 @@ _LMBDAS = flags.DEFINE_list("lmbdas", ["300", "1000"], "λ values (vmapped).")
 _STEPS = flags.DEFINE_integer("steps", 0, "Steps of the default recipe "
                               "(0: its full schedule).")
 _PUBLISHED_STEPS = flags.DEFINE_integer(
-    "published_steps", 8000, "Steps of the shortened published recipe.")
+    "published_steps", 2000, "Steps of the shortened published recipe.")
 _EVAL = flags.DEFINE_integer("eval_samples", 200_000, "Evaluation samples.")
 _FULL_PUBLISHED = 200_000
 
