@@ -28,7 +28,7 @@ def get_config(arg: str | None = None):
       claim=dict(metric="prd_pct", target=10.0, rate_bpd=0.5,
                  higher_is_better=False),
       arm=dict(channels=(1, 1), filters=32, latent_channels=8,
-               downsamples=3, lmbdas=(10.0, 30.0), num_steps=1600),
+               downsamples=3, lmbdas=(10.0, 30.0), num_steps=3200),
       quick_data=dict(window=32, hop=16),
       quick_arm=dict(channels=(1, 1), filters=8, latent_channels=2,
                      downsamples=2, lmbdas=(10.0,), num_steps=40),
