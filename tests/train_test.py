@@ -137,7 +137,6 @@ class TrainTest(chex.TestCase):
       ("train", "decoder_warmup_steps", 3000,
        "train.decoder_warmup_steps=3000"),
       ("train", "decoder_warmup_points", 0, "train.decoder_warmup_points=0"),
-      ("train", "annealed_argmin", 1, "train.annealed_argmin=1"),
       ("train", "temperature_start", 0.0, "train.temperature_start=0.0"),
       ("train", "temperature_end", -1.0, "train.temperature_end=-1.0"),
       ("train", "rate_form", "mse", "train.rate_form='mse'"),

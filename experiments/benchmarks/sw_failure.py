@@ -95,26 +95,36 @@ def format_table(rows: list[dict], header: bool = True) -> str:
   return tables.format_table(rows, COLUMNS, 11, header)
 
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained models.")
-_ARM = flags.DEFINE_string("arm", "gaussian_conditional", "A conditional arm.")
-_LMBDA_INDEX = flags.DEFINE_list("lmbda_index", ["1"], "Grid points.")
-_BLOCKS = flags.DEFINE_integer("blocks", 1000, "Blocks per grid point.")
-_BLOCK = flags.DEFINE_integer("block", codec.SW_BLOCK, "Indices per block.")
-_MAX_FAILURE = flags.DEFINE_float("max_failure", codec.SW_MAX_FAILURE,
-                                  "The encoder's limit per block.")
-_VERIFY = flags.DEFINE_bool("verify", codec.SW_VERIFY, "The encoder also "
-                            "decodes with its simulated side information.")
+def _define_flags() -> dict:
+  """The command's flags, defined only when it runs as a program (the tests
+  import this module beside the codec CLI, which has its own --workdir)."""
+  return {
+      "workdir": flags.DEFINE_string("workdir", None, "Trained models."),
+      "arm": flags.DEFINE_string("arm", "gaussian_conditional",
+                                 "A conditional arm."),
+      "lmbda_index": flags.DEFINE_list("lmbda_index", ["1"], "Grid points."),
+      "blocks": flags.DEFINE_integer("blocks", 1000, "Blocks per grid point."),
+      "block": flags.DEFINE_integer("block", codec.SW_BLOCK,
+                                    "Indices per block."),
+      "max_failure": flags.DEFINE_float("max_failure", codec.SW_MAX_FAILURE,
+                                        "The encoder's limit per block."),
+      "verify": flags.DEFINE_bool("verify", codec.SW_VERIFY, "The encoder "
+                                  "also decodes with its simulated side "
+                                  "information."),
+  }
 
 
-def main(argv):
+def main(argv, f: dict):
   del argv
-  for i, index in enumerate(_LMBDA_INDEX.value):
-    model = codec.load(_WORKDIR.value, _ARM.value, int(index))
-    row = measure(model, _BLOCKS.value, _BLOCK.value,
-                  max_failure=_MAX_FAILURE.value, verify=_VERIFY.value)
+  for i, index in enumerate(f["lmbda_index"].value):
+    model = codec.load(f["workdir"].value, f["arm"].value, int(index))
+    row = measure(model, f["blocks"].value, f["block"].value,
+                  max_failure=f["max_failure"].value,
+                  verify=f["verify"].value)
     print(format_table([row], header=i == 0), flush=True)
 
 
 if __name__ == "__main__":
+  _FLAGS = _define_flags()
   flags.mark_flags_as_required(["workdir"])
-  app.run(main)
+  app.run(lambda argv: main(argv, _FLAGS))
