@@ -264,12 +264,9 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
             for g, p, y in zip(g_alone, params["alone"], ys)]
 
   def mi_nats(params, ys, key, ma):
-    keys = jax.random.split(key, max(len(terms), 1))
-    return [mi.estimate(m.mi_estimator, nnx.merge(g, p),
-                        jnp.concatenate([ys[i] for i in left], -1), ys[right],
-                        m.num_negatives, k, ma[j], t.mine_ema_rate)
-            for j, ((left, right), g, p, k) in enumerate(
-                zip(terms, g_crit, params["critic"], keys))]
+    critics = [nnx.merge(g, p) for g, p in zip(g_crit, params["critic"])]
+    return mi.estimate_terms(m.mi_estimator, terms, critics, ys,
+                             m.num_negatives, key, ma, t.mine_ema_rate)
 
   def gains(params):
     del params

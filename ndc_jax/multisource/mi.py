@@ -142,3 +142,17 @@ def estimate(estimator: str, critic, a, b, num_negatives: int, key, ma=None,
   """
   term = registry.lookup(ESTIMATORS, estimator, "model.mi_estimator")
   return term(critic, a, b, num_negatives, key, ma, ema_rate)
+
+
+def estimate_terms(estimator: str, terms, critics, latents, num_negatives: int,
+                   key, mas, ema_rate: float = 0.01) -> list:
+  """`estimate` for each term (left, right): the latents [B, d_i] of the
+  sources in `left`, concatenated, against those of source `right`, each with
+  its critic and moving average (`mas`); one key per term split from `key`.
+  Returns the list of `estimate`'s triples, in the order of `terms`."""
+  keys = jax.random.split(key, max(len(terms), 1))
+  return [estimate(estimator, critic,
+                   jnp.concatenate([latents[i] for i in left], -1),
+                   latents[right], num_negatives, k, ma, ema_rate)
+          for (left, right), critic, k, ma in zip(terms, critics, keys, mas)]
+

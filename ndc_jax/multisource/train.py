@@ -202,12 +202,9 @@ def make_train(config: ml_collections.ConfigDict,
     return jnp.split(out, splits, axis=-1)
 
   def mi_nats(params, zs, key, ma):
-    keys = jax.random.split(key, len(terms))
-    return [mi.estimate(m.mi_estimator, nnx.merge(g, p),
-                        jnp.concatenate([zs[i] for i in left], -1), zs[right],
-                        m.num_negatives, k, ma[j], t.mine_ema_rate)
-            for j, ((left, right), g, p, k) in enumerate(
-                zip(terms, g_crit, params["critic"], keys))]
+    critics = [nnx.merge(g, p) for g, p in zip(g_crit, params["critic"])]
+    return mi.estimate_terms(m.mi_estimator, terms, critics, zs,
+                             m.num_negatives, key, ma, t.mine_ema_rate)
 
   def gains(params):
     return [jnp.exp(nnx.merge(g, p).log_gain[...])
