@@ -131,9 +131,6 @@ def _load_npy(flag: str, path: str) -> np.ndarray:
 def _write_output(path: str, data: bytes) -> None:
   """Atomic write (temp file, rename), with the mode the umask gives."""
   results.atomic_write(path, data)
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)
 
 
 def _check_output(*inputs: str | None) -> None:

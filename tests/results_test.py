@@ -47,6 +47,24 @@ class ResultsTest(absltest.TestCase):
                      [{"a": 1}, {"b": 2}])
     self.assertEqual(sorted(os.listdir(self.dir)), ["a.csv", "m.jsonl"])
 
+  def test_every_writer_follows_the_umask(self):
+    # The temporary file's 0o600 must not reach the result (issue: every
+    # output was written with mode 0600 whatever the umask).
+    old = os.umask(0o027)
+    try:
+      results.write_json(os.path.join(self.dir, "c.json"), {"a": 1})
+      results.write_csv(os.path.join(self.dir, "r.csv"), [{"x": 1.0}], ("x",))
+      results.save_tree(os.path.join(self.dir, "p.npz"), {"w": jnp.zeros(2)})
+      os.umask(0o002)
+      results.atomic_write(os.path.join(self.dir, "b.bin"), b"x")
+    finally:
+      os.umask(old)
+    modes = {n: os.stat(os.path.join(self.dir, n)).st_mode & 0o777
+             for n in os.listdir(self.dir)}
+    self.assertEqual(modes, {"c.json": 0o640, "r.csv": 0o640, "p.npz": 0o640,
+                             "b.bin": 0o664})
+    self.assertEqual(os.umask(old), old)  # the umask is left as it was
+
 
 if __name__ == "__main__":
   absltest.main()

@@ -1,7 +1,9 @@
 """Results on disk: atomic writes of JSON, JSON lines, CSV tables and pytrees.
 
 Every write goes to a temporary file in the target's folder and is renamed
-over the target, so an interrupted run never leaves a half-written file.
+over the target, so an interrupted run never leaves a half-written file; the
+file gets the mode a plain `open(path, "w")` would (0o666 less the umask),
+not the temporary file's 0o600.
 Pytrees (parameters, training states) are stored as `.npz` of their leaves in
 `jax.tree` order; PRNG keys are stored as their raw key data.
 """
@@ -17,13 +19,29 @@ import jax
 import numpy as np
 
 
+def _umask() -> int:
+  """The process's umask, read without changing it where Linux says it."""
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("Umask:"):
+          return int(line.split()[1], 8)
+  except OSError:
+    pass
+  mask = os.umask(0o022)  # elsewhere reading sets it: put it back at once
+  os.umask(mask)
+  return mask
+
+
 def atomic_write(path: str, data: bytes) -> None:
-  """Writes bytes to `path` atomically (temp file in the same folder, rename)."""
+  """Writes bytes to `path` atomically (temp file in the same folder, rename)
+  with mode 0o666 less the umask."""
   folder = os.path.dirname(os.path.abspath(path))
   os.makedirs(folder, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
   try:
     with os.fdopen(fd, "wb") as f:
+      os.fchmod(f.fileno(), 0o666 & ~_umask())
       f.write(data)
       f.flush()
       os.fsync(f.fileno())
