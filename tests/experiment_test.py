@@ -171,6 +171,59 @@ class ExperimentTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "config.arms.g: model.num_indices"):
       experiment.train_and_evaluate(config, tempfile.mkdtemp())
 
+  def test_every_arm_is_checked_before_config_json(self):
+    # A bad value in the last arm fails before the first arm trains and
+    # before config.json is written, so the corrected re-run is not refused.
+    cases = [
+        ("sweep.lmbdas", (1e400,), r"sweep.lmbdas=\(inf,\).*entry inf"),
+        ("sweep.lmbdas", (1e39,), r"entry 1e\+39 .*\(0, 3\.403e\+38\]"),
+        ("sweep.lmbdas", ("(nan,)",), r"entry '\(nan,\)'.*nan and inf"),
+        ("sweep.lmbdas", (True,), r"entry True"),
+        ("sweep.seeds", (2**32,), r"sweep.seeds=\(4294967296,\).*"
+         r"\[0, 2147483647\]"),
+        ("sweep.seeds", (1.5,), r"entry 1.5"),
+        ("eval.seed", 2**32, r"eval.seed=4294967296 .*\[0, 2147483647\]"),
+        ("eval.num_samples", 0, r"eval.num_samples=0"),
+        ("eval.num_samples", -5, r"eval.num_samples=-5"),
+        ("model.encoder_hidden", (0,), r"model.encoder_hidden=\(0,\).*"
+         r"entry 0.*integers >= 1"),
+        ("train.learning_rate", float("inf"), r"train.learning_rate=inf"),
+        ("train.batch_size", 0, r"train.batch_size=0"),
+    ]
+    for field, value, message in cases:
+      with self.subTest(field=field, value=value):
+        config = tiny_config()
+        config.arms.h = tiny_config().arms.g
+        part, name = field.split(".")
+        config.arms.h[part][name] = value
+        workdir = tempfile.mkdtemp()
+        with mock.patch.object(runner, "train_grid") as train_grid:
+          with self.assertRaisesRegex(ValueError,
+                                      rf"config.arms.h: {field}=") as e:
+            experiment.train_and_evaluate(config, workdir)
+        self.assertRegex(str(e.exception), message)
+        train_grid.assert_not_called()
+        self.assertEmpty(os.listdir(workdir))
+        with self.assertRaisesRegex(ValueError,
+                                    rf"config.arms.h: {field}=") as e:
+          runner.check_workdir(config, workdir)  # jobs that build later
+        self.assertRegex(str(e.exception), message)
+        self.assertEmpty(os.listdir(workdir))
+    with self.assertRaisesRegex(ValueError, "workdir='' is empty"):
+      runner.check_workdir(tiny_config(), "")
+
+  def test_grid_is_named_before_the_shapes(self):
+    # A grid of another size: the refusal names both grids, not a shape.
+    workdir = tempfile.mkdtemp()
+    experiment.train_and_evaluate(tiny_config(), workdir)
+    os.remove(os.path.join(workdir, "config.json"))
+    config = tiny_config()
+    config.arms.g.sweep.lmbdas = (30.0,)
+    with self.assertRaisesRegex(ValueError, r"trained on lmbda=\[300\.0, "
+                                r"3000\.0\], but the config asks for "
+                                r"\[30\.0\]"):
+      experiment.train_and_evaluate(config, workdir)
+
   def test_config_arguments(self):
     paper = wyner_ziv.get_config("paper")
     self.assertEqual(list(paper.arms), [

@@ -1,6 +1,12 @@
 """The runner every job uses: validate every arm, train each arm's grid as
 one compiled program with checkpoints, or load what a previous run saved.
 
+`check_fields` checks the fields every job's arms share (the swept values,
+seeds, sample counts, layer widths, step counts and learning rates) for type
+and range; `build` and `check_workdir` run it on every arm before anything
+trains or is written, so a bad value in the last arm fails before the first
+arm's results exist.
+
 `train_grid` calls `jit(vmap(train_chunk))` over the flattened grid once per
 chunk of `train.chunk_steps` steps (no Python dispatch per step) and
 checkpoints the training state after each chunk, so an interrupted run
@@ -10,6 +16,8 @@ and saves them. Only process 0 writes (`is_writer`).
 """
 
 import json
+import math
+import numbers
 import os
 import time
 from typing import Callable
@@ -32,12 +40,111 @@ def is_writer() -> bool:
 SWEPT_LABELS = {"lmbda": "λ", "beta_mi": "β_MI"}
 
 
-def build(config: ml_collections.ConfigDict,
-          make_train: Callable[[ml_collections.ConfigDict], Trainer]) -> dict:
-  """Validates every arm (before any training) and builds its trainer with
-  `make_train(arm_config)`; errors name the arm."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # swept values are float32
+SEED_MAX = 2**31 - 1  # seeds are int32; jax.random.key(2**32) is key(0)
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+  return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_values(field: str, values, ok, allowed: str,
+                  empty_ok: bool = False) -> None:
+  """Raises ValueError unless `values` is a list or tuple (non-empty unless
+  `empty_ok`) whose every entry passes `ok`."""
+  if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+    raise ValueError(f"{field}={values!r} is invalid; allowed: a list of "
+                     f"{allowed}")
+  values = tuple(values)
+  if not values and not empty_ok:
+    raise ValueError(f"{field}=() is invalid; allowed: a non-empty list of "
+                     f"{allowed}")
+  for v in values:
+    if not ok(v):
+      hint = (" (a flag override is read as Python literals: nan and inf "
+              "are not numbers there)" if isinstance(v, str) else "")
+      raise ValueError(f"{field}={values!r} is invalid: entry {v!r} is "
+                       f"not allowed; allowed: a list of {allowed}{hint}")
+
+
+def _check_value(field: str, v, ok, allowed: str) -> None:
+  if not ok(v):
+    raise ValueError(f"{field}={v!r} is invalid; allowed: {allowed}")
+
+
+def check_fields(arm: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the field, its value and what is allowed,
+  for the fields every job's arm shares (present ones only): sweep.lmbdas
+  (finite numbers in (0, float32 max]), sweep.betas (finite float32 values),
+  sweep.seeds and eval.seed (integers in [0, 2^31 − 1]), eval.num_samples,
+  train.num_steps, train.chunk_steps, train.batch_size and model.latent_dim
+  (integers >= 1), model.num_indices (an integer >= 2), model.*_hidden
+  (lists of integers >= 1) and train.*learning_rate (finite numbers > 0).
+  Jobs check their own fields and relations after it."""
+  for part in ("sweep", "train", "model", "eval"):
+    if part not in arm:
+      continue
+    if not isinstance(arm[part], ml_collections.ConfigDict):
+      raise ValueError(f"{part}={arm[part]!r} is invalid; allowed: a "
+                       "ConfigDict of fields")
+  sweep = arm.get("sweep", {})
+  if "lmbdas" in sweep:
+    _check_values("sweep.lmbdas", sweep.lmbdas,
+                  lambda v: _is_real(v) and 0 < v <= FLOAT32_MAX,
+                  f"finite numbers in (0, {FLOAT32_MAX:.4g}] (float32)")
+  if "betas" in sweep:
+    _check_values("sweep.betas", sweep.betas,
+                  lambda v: _is_real(v) and abs(v) <= FLOAT32_MAX,
+                  f"finite numbers of either sign, |β| <= {FLOAT32_MAX:.4g} "
+                  "(float32)")
+  seed_ok = lambda v: _is_int(v) and 0 <= v <= SEED_MAX
+  seed_allowed = f"integers in [0, {SEED_MAX}] (int32)"
+  if "seeds" in sweep:
+    _check_values("sweep.seeds", sweep.seeds, seed_ok, seed_allowed)
+  ev = arm.get("eval", {})
+  if "seed" in ev:
+    _check_value("eval.seed", ev.seed, seed_ok, f"an integer in [0, "
+                 f"{SEED_MAX}] (int32)")
+  counts = [("eval", "num_samples", 1), ("train", "num_steps", 1),
+            ("train", "chunk_steps", 1), ("train", "batch_size", 1),
+            ("model", "latent_dim", 1), ("model", "num_indices", 2)]
+  for part, field, least in counts:
+    if part in arm and field in arm[part]:
+      _check_value(f"{part}.{field}", arm[part][field],
+                   lambda v, lo=least: _is_int(v) and v >= lo,
+                   f"an integer >= {least}")
+  for field, v in arm.get("model", {}).items():
+    if field.endswith("_hidden"):
+      _check_values(f"model.{field}", v, lambda w: _is_int(w) and w >= 1,
+                    "layer widths, integers >= 1", empty_ok=True)
+  for field, v in arm.get("train", {}).items():
+    if field.endswith("learning_rate"):
+      _check_value(f"train.{field}", v,
+                   lambda r: _is_real(r) and 0 < r < math.inf,
+                   "a finite number > 0")
+
+
+def check_arms(config: ml_collections.ConfigDict) -> None:
+  """`check_fields` on every arm of `config`; errors name the arm."""
   if "arms" not in config or not config.arms:
     raise ValueError("config.arms is empty; give at least one arm")
+  for name, arm in config.arms.items():
+    try:
+      check_fields(arm)
+    except ValueError as e:
+      raise ValueError(f"config.arms.{name}: {e}") from None
+
+
+def build(config: ml_collections.ConfigDict,
+          make_train: Callable[[ml_collections.ConfigDict], Trainer]) -> dict:
+  """Validates every arm (`check_arms`, then each job's own checks in
+  `make_train`, before any training) and builds its trainer with
+  `make_train(arm_config)`; errors name the arm."""
+  check_arms(config)
   out = {}
   for name, arm in config.arms.items():
     try:
@@ -55,8 +162,13 @@ def saved_grid(swept: dict, seeds) -> dict:
           "seeds": np.asarray(seeds)}
 
 
-def _check_grid(path: str, saved: dict, grid: dict) -> None:
-  """Raises ValueError unless the arrays `saved` with `path` hold `grid`."""
+def _check_grid(path: str, grid: dict) -> None:
+  """Raises ValueError unless the arrays saved with `path` hold `grid`
+  (read before the parameters, so another grid is named as such even where
+  its size makes the arrays' shapes differ too)."""
+  with np.load(path) as f:
+    saved = {k[len("extra_"):]: f[k] for k in f.files
+             if k.startswith("extra_")}
   for name, want in grid.items():
     got = saved.get(name)
     if got is None or got.shape != want.shape or not np.array_equal(got, want):
@@ -76,8 +188,8 @@ def load_params(path: str, init_params: Callable, grid: dict):
   """
   like = jax.eval_shape(jax.vmap(init_params),
                         jax.vmap(jax.random.key)(grid["seeds"]))
-  params, saved = results.load_tree(path, like)
-  _check_grid(path, saved, grid)
+  _check_grid(path, grid)
+  params, _ = results.load_tree(path, like)
   return params
 
 
@@ -101,7 +213,13 @@ def load_or_train(path: str, name: str, trainer: Trainer, workdir: str,
 def check_workdir(config: ml_collections.ConfigDict, workdir: str,
                   **extra) -> None:
   """Writes config.json ({"config": ..., **extra}, e.g. a data set's licence
-  and citation), or refuses a workdir that holds another record."""
+  and citation), or refuses a workdir that holds another record. Every
+  arm's shared fields are checked first (`check_arms`), so a config that
+  cannot run leaves no config.json behind; an empty `workdir` is refused."""
+  if not isinstance(workdir, str) or not workdir.strip():
+    raise ValueError(f"workdir={workdir!r} is empty; allowed: a folder for "
+                     "the results")
+  check_arms(config)
   path = os.path.join(workdir, "config.json")
   record = json.loads(json.dumps({"config": config.to_dict(), **extra},
                                  default=str))
@@ -148,8 +266,8 @@ def train_grid(name: str, trainer: Trainer, workdir: str, metrics: list[dict],
   ckpt = os.path.join(workdir, "checkpoints", f"{name}.npz")
   grid = saved_grid(swept, seeds)
   if os.path.exists(ckpt):  # stored unpadded: any mesh can resume
-    host, saved = results.load_tree(ckpt, sweep.to_host(state))
-    _check_grid(ckpt, saved, grid)
+    _check_grid(ckpt, grid)
+    host, _ = results.load_tree(ckpt, sweep.to_host(state))
     state = sweep.place(host)
   step = int(sweep.to_host(state.step)[0])
   if step:
