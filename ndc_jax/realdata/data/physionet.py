@@ -94,6 +94,33 @@ def _require(module: str, pip: str, what: str):
   return importlib.import_module(module)
 
 
+def _check_rate(path: str, rate) -> float:
+  """The sample rate in Hz, which must be a finite number > 0."""
+  rate = float(rate)
+  if not 0 < rate < float("inf"):
+    raise ValueError(f"{path}: sample rate {rate:g} Hz is invalid; allowed: "
+                     "a finite rate > 0 Hz")
+  return rate
+
+
+def _check_names(path: str, names: Sequence[str]) -> tuple[str, ...]:
+  """The channel names, which must be unique (groups, the results' source
+  channels and the 10-10 sides name channels by them)."""
+  names = tuple(names)
+  twice = sorted({n for n in names if names.count(n) > 1})
+  if twice:
+    raise ValueError(
+        f"{path}: channel names {twice} name more than one channel each "
+        f"(at {[[i for i, n in enumerate(names) if n == t] for t in twice]});"
+        " allowed: one name per channel (rename them in the header)")
+  return names
+
+
+def _unit(unit: str) -> str:
+  """A physical unit as compared between channels ('µV' and 'uV' agree)."""
+  return unit.strip().replace("\u00b5", "u").replace("\u03bc", "u")
+
+
 def read_edf(path: str, meta: Optional[Mapping[str, Any]] = None
              ) -> Recording:
   """Reads an EDF/EDF+ file with edfio; labels lose padding dots ('Fc5.').
@@ -104,7 +131,8 @@ def read_edf(path: str, meta: Optional[Mapping[str, Any]] = None
 
   Raises:
     FileNotFoundError: no such file. ImportError: edfio missing.
-    ValueError: channels with different sample rates.
+    ValueError: channels with different sample rates, a rate that is not a
+      finite number > 0, two channels of one name.
   """
   if not os.path.isfile(path):
     raise FileNotFoundError(f"EDF file {path!r} does not exist")
@@ -114,14 +142,17 @@ def read_edf(path: str, meta: Optional[Mapping[str, Any]] = None
   if len(rates) != 1:
     raise ValueError(f"{path}: channels have sample rates {rates} Hz; "
                      "read_edf needs one common rate")
-  names = tuple(s.label.strip().rstrip(".") for s in edf.signals)
-  units = sorted({s.physical_dimension.strip() for s in edf.signals})
+  rate = _check_rate(path, rates[0])
+  names = _check_names(path, [s.label.strip().rstrip(".")
+                              for s in edf.signals])
+  channel_units = [s.physical_dimension.strip() for s in edf.signals]
   signals = np.stack([s.data for s in edf.signals]).astype(np.float32)
   meta = dict(meta or {"name": os.path.basename(path), "source": path,
                        "licence": "unknown", "citation": "unknown"})
-  meta.update(units=",".join(units), sample_rate_hz=rates[0],
+  meta.update(units=",".join(sorted(set(channel_units))),
+              channel_units=channel_units, sample_rate_hz=rate,
               adc_resolution=[_edf_resolution(sig) for sig in edf.signals])
-  return Recording(signals, names, rates[0], meta)
+  return Recording(signals, names, rate, meta)
 
 
 def _edf_resolution(sig) -> float:
@@ -183,7 +214,8 @@ def channel_groups(names: Sequence[str], groups: Groups
     N tuples of channel indices, non-empty and pairwise disjoint.
 
   Raises:
-    ValueError: unknown name, bad N, empty or overlapping groups.
+    ValueError: unknown or ambiguous (duplicated) name, bad N or index,
+      empty or overlapping groups, a channel twice in one group.
   """
   names = tuple(names)
   if isinstance(groups, str):
@@ -216,13 +248,24 @@ def channel_groups(names: Sequence[str], groups: Groups
         if c not in names:
           raise ValueError(f"channel {c!r} is not in this recording; "
                            f"allowed: {names}")
-        c = names.index(c)
-      elif not 0 <= int(c) < len(names):
-        raise ValueError(f"channel index {c} is out of range [0, "
-                         f"{len(names)})")
+        at = [i for i, n in enumerate(names) if n == c]
+        if len(at) > 1:
+          raise ValueError(f"channel name {c!r} names channels {at} of this "
+                           "recording; a name must name one channel: give "
+                           "their indices instead")
+        c = at[0]
+      elif (isinstance(c, bool) or not isinstance(c, (int, np.integer))
+            or not 0 <= int(c) < len(names)):
+        raise ValueError(f"channel index {c!r} is invalid; allowed: an "
+                         f"integer in [0, {len(names)})")
       idx.append(int(c))
     if not idx:
       raise ValueError(f"groups={groups!r} has an empty group")
+    twice = sorted({i for i in idx if idx.count(i) > 1})
+    if twice:
+      raise ValueError(f"group {list(g)!r} holds channels "
+                       f"{[names[i] for i in twice]} (indices {twice}) more "
+                       "than once; each channel may appear once")
     if seen & set(idx):
       raise ValueError(f"channels {sorted(seen & set(idx))} are in two "
                        "groups; groups must not overlap")
@@ -265,14 +308,31 @@ def windowed_sources(rec: Recording,
     window: window length in samples, 1 <= window <= the shortest split.
     hop: samples between window starts (default window: no overlap).
     fractions: (train, val, test) fractions of the time axis, in order.
-    standardize: per-channel z-score with train-split statistics.
+    standardize: per-channel z-score with train-split statistics (unitless,
+      so a group may then mix channels of different units).
 
   Returns:
     {"train", "val", "test"} -> MultiSourceData; source i is float32
     [num, len(group_i) * window] (channel-major), shape (len(group_i),
-    window); extras "start_sample" [num] int64 (in the whole recording).
+    window); extras "start_sample" [num] int64 (in the whole recording);
+    meta "source_units" (each source's unit) when the recording states its
+    channels' units (`rec.meta["channel_units"]`) and not standardized.
+
+  Raises:
+    ValueError: bad groups (`channel_groups`), window or hop; a group whose
+      channels have different units (without standardize).
   """
   group_idx = channel_groups(rec.channel_names, groups)
+  units = rec.meta.get("channel_units")
+  if units is not None and not standardize:
+    for g in group_idx:
+      found = sorted({_unit(units[i]) for i in g})
+      if len(found) > 1:
+        raise ValueError(
+            f"{rec.meta.get('name', 'the recording')}: the group "
+            f"{[rec.channel_names[i] for i in g]} mixes units "
+            f"{[units[i] for i in g]}; allowed: one unit per group (a source "
+            "is one array in one unit), or standardize=True")
   parts = splits.named_split_slices(rec.signals.shape[1], fractions)
   shortest = min(s.stop - s.start for s in parts.values())
   window = _check_int("window", window, 1, shortest,
@@ -293,6 +353,8 @@ def windowed_sources(rec: Recording,
                 window=window, hop=hop, sample_rate_hz=rec.sample_rate_hz,
                 source_channels=[[rec.channel_names[i] for i in g]
                                  for g in group_idx], **stats)
+    if units is not None and not standardize:
+      meta["source_units"] = [units[g[0]] for g in group_idx]
     if "adc_resolution" in rec.meta and not standardize:
       # physical units per ADC code of each source's channels (the lossless
       # baseline's integer grid)
@@ -342,7 +404,8 @@ def read_wfdb(record_path: str, meta: Optional[Mapping[str, Any]] = None
 
   Raises:
     FileNotFoundError: no header. ImportError: wfdb missing.
-    ValueError: NaN (missing) samples in a channel.
+    ValueError: NaN (missing) samples in a channel; a sample rate that is
+      not a finite number > 0; two channels of one name.
   """
   if not os.path.isfile(record_path + ".hea"):
     raise FileNotFoundError(
@@ -358,11 +421,13 @@ def read_wfdb(record_path: str, meta: Optional[Mapping[str, Any]] = None
   meta = dict(meta or {"name": os.path.basename(record_path),
                        "source": record_path, "licence": "unknown",
                        "citation": "unknown"})
+  rate = _check_rate(record_path + ".hea", rec.fs)
   meta.update(units=",".join(sorted(set(rec.units))),
-              sample_rate_hz=float(rec.fs),
+              channel_units=list(rec.units), sample_rate_hz=rate,
               adc_resolution=[1.0 / float(g) if g else float("nan")
                               for g in rec.adc_gain])
-  return Recording(signals, tuple(rec.sig_name), float(rec.fs), meta)
+  names = _check_names(record_path + ".hea", rec.sig_name)
+  return Recording(signals, names, rate, meta)
 
 
 def load_wfdb_ecg(directory: str, record: str, groups: Groups, window: int,

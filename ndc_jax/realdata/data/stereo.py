@@ -125,16 +125,34 @@ def load_motorcycle() -> StereoPair:
                     np.asarray(disparity, np.float32), calib, meta)
 
 
-def parse_calib(text: str) -> dict[str, Any]:
-  """Parses a Middlebury calib.txt: `key=value` lines, matrices as [a b; c d]."""
+def parse_calib(text: str, path: str = "calib.txt") -> dict[str, Any]:
+  """Parses a Middlebury calib.txt: `key=value` lines, matrices as [a b; c d].
+
+  Raises ValueError naming `path`, the line, the key and the value where a
+  matrix entry is not a number or a matrix is not 3 x 3 (cam0, cam1), or
+  width / height / ndisp are not positive integers; nothing is required
+  here (`check_calib` checks a scene's calib against its images).
+  """
   calib = {}
-  for line in text.splitlines():
+  for number, line in enumerate(text.splitlines(), 1):
     if "=" not in line:
       continue
     key, value = (s.strip() for s in line.split("=", 1))
+    where = f"{path}:{number}: {key}={value!r}"
     if value.startswith("["):
-      rows = value.strip("[]").split(";")
-      calib[key] = [[float(v) for v in row.split()] for row in rows]
+      if not value.endswith("]"):
+        raise ValueError(f"{where} opens a matrix that does not close; "
+                         "allowed: [a b c; d e f; g h i]")
+      rows = value[1:-1].split(";")
+      try:
+        calib[key] = [[float(v) for v in row.split()] for row in rows]
+      except ValueError:
+        raise ValueError(f"{where} is not a matrix of numbers; allowed: "
+                         "[a b c; d e f; g h i], entries separated by "
+                         "spaces (no commas), rows by ';'") from None
+      if key in ("cam0", "cam1") and [len(r) for r in calib[key]] != [3] * 3:
+        raise ValueError(f"{where} is not 3 x 3; allowed: a 3 x 3 camera "
+                         "matrix [f 0 cx; 0 f cy; 0 0 1]")
     elif re.fullmatch(r"[+-]?\d+", value):
       calib[key] = int(value)
     else:
@@ -142,7 +160,29 @@ def parse_calib(text: str) -> dict[str, Any]:
         calib[key] = float(value)
       except ValueError:
         calib[key] = value
+    if key in ("width", "height", "ndisp") and not (
+        isinstance(calib[key], int) and calib[key] >= 1):
+      raise ValueError(f"{where} is invalid; allowed: an integer >= 1")
   return calib
+
+
+def check_calib(calib: Mapping[str, Any], shape: tuple[int, ...],
+                path: str = "calib.txt") -> None:
+  """Raises ValueError unless `calib` (from `parse_calib`) holds width and
+  height equal to the images' [H, W, ...] `shape`, and 3 x 3 cam0 and cam1
+  matrices, as every Middlebury 2014 calib.txt does."""
+  for key in ("cam0", "cam1", "width", "height"):
+    if key not in calib:
+      raise ValueError(f"{path} has no {key}= line (it holds "
+                       f"{sorted(calib) or 'nothing'}); a Middlebury "
+                       "calib.txt gives cam0, cam1, doffs, baseline, width "
+                       "and height")
+  height, width = shape[:2]
+  if (calib["width"], calib["height"]) != (width, height):
+    raise ValueError(f"{path}: width={calib['width']}, height="
+                     f"{calib['height']} but im0.png is {width} x {height} "
+                     "(width x height); allowed: the images' own size (a "
+                     "calib.txt of another resolution or scene?)")
 
 
 def read_pfm(path: str) -> np.ndarray:
@@ -168,14 +208,61 @@ def write_pfm(path: str, image: np.ndarray) -> None:
     f.write(np.flipud(image).astype("<f4").tobytes())
 
 
+# PNG colour types (IHDR byte 9) and what _read_rgb does with them.
+_PNG_COLOUR = {0: "grey", 2: "RGB", 3: "palette", 4: "grey+alpha",
+               6: "RGBA"}
+
+
+def png_header(path: str) -> tuple[int, int, int, str]:
+  """(height, width, bit depth, colour type name) from a PNG's IHDR.
+
+  Raises ValueError naming `path` if it is not a PNG file.
+  """
+  with open(path, "rb") as f:
+    head = f.read(26)
+  if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+    raise ValueError(f"{path} is not a PNG file (it starts with "
+                     f"{head[:8]!r}); allowed: an 8-bit PNG")
+  width, height = (int.from_bytes(head[i:i + 4], "big") for i in (16, 20))
+  depth, colour = head[24], head[25]
+  if colour not in _PNG_COLOUR:
+    raise ValueError(f"{path}: PNG colour type {colour} is invalid")
+  return height, width, depth, _PNG_COLOUR[colour]
+
+
 def _read_rgb(path: str) -> np.ndarray:
+  """An 8-bit PNG as [H, W, 3] uint8: grey repeated over the 3 channels, an
+  alpha channel dropped if it is fully opaque. Raises ValueError naming the
+  file for other bit depths (16-bit PNGs would lose their low byte: Pillow
+  reads 16-bit RGB as 8-bit) and for transparent pixels."""
   from skimage import io  # pylint: disable=g-import-not-at-top
+  height, width, depth, colour = png_header(path)
+  if depth != 8 and colour != "palette":
+    raise ValueError(f"{path} is a {depth}-bit {colour} PNG; allowed: 8 bits "
+                     "per channel (grey, grey+alpha, RGB, RGBA or palette); "
+                     "convert it to 8 bits first")
   image = np.asarray(io.imread(path))
+  if image.dtype != np.uint8 or image.shape[:2] != (height, width):
+    raise ValueError(f"{path}: read as {image.dtype} {image.shape}, its "
+                     f"header says {height} x {width} {depth}-bit {colour}; "
+                     "allowed: an 8-bit PNG")
   if image.ndim == 2:
-    image = np.repeat(image[..., None], 3, axis=-1)
-  if image.dtype != np.uint8:
-    raise ValueError(f"{path}: dtype {image.dtype}; expected 8-bit PNG")
-  return image[..., :3]
+    image = image[..., None]
+  channels = image.shape[-1]
+  if channels in (2, 4):  # grey+alpha, RGBA
+    alpha = image[..., -1]
+    if (alpha != 255).any():
+      raise ValueError(
+          f"{path} has an alpha channel with {int((alpha != 255).sum())} "
+          "transparent or translucent pixels; allowed: an opaque image "
+          "(a stereo view has no transparency)")
+    image = image[..., :-1]
+  if image.shape[-1] == 1:
+    image = np.repeat(image, 3, axis=-1)
+  if image.ndim != 3 or image.shape[-1] != 3:
+    raise ValueError(f"{path}: {image.shape} is not an image of 1-4 "
+                     "channels")
+  return image
 
 
 def load_middlebury_dir(path: str) -> StereoPair:
@@ -191,7 +278,9 @@ def load_middlebury_dir(path: str) -> StereoPair:
   Raises:
     FileNotFoundError: the directory or a required file is missing (says the
       expected layout and where to download it).
-    ValueError: the two views differ in shape.
+    ValueError: the two views differ in shape; a view is not an 8-bit PNG
+      or has transparent pixels (`_read_rgb`); calib.txt does not parse or
+      its width and height are not the images' (`check_calib`).
   """
   if not os.path.isdir(path):
     raise FileNotFoundError(f"Middlebury directory {path!r} does not exist; "
@@ -208,10 +297,13 @@ def load_middlebury_dir(path: str) -> StereoPair:
   left = _read_rgb(os.path.join(path, "im0.png"))
   right = _read_rgb(os.path.join(path, "im1.png"))
   if left.shape != right.shape:
-    raise ValueError(f"im0.png {left.shape} and im1.png {right.shape} differ; "
+    raise ValueError(f"{path}: im0.png {left.shape} and im1.png "
+                     f"{right.shape} differ; "
                      "a rectified pair must have equal shapes")
-  with open(os.path.join(path, "calib.txt")) as f:
-    calib = parse_calib(f.read())
+  calib_path = os.path.join(path, "calib.txt")
+  with open(calib_path) as f:
+    calib = parse_calib(f.read(), calib_path)
+  check_calib(calib, left.shape, calib_path)
   disp_path = os.path.join(path, "disp0.pfm")
   disparity = read_pfm(disp_path) if os.path.isfile(disp_path) else None
   if disparity is not None and disparity.shape != left.shape[:2]:
