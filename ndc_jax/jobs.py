@@ -22,7 +22,7 @@ def _module(name: str):
 
 
 JOBS = {name: _module(name) for name in ("wyner_ziv", "multisource",
-                                         "realdata")}
+                                         "realdata", "stereo")}
 
 
 def get(config: ml_collections.ConfigDict) -> ModuleType:

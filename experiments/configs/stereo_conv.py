@@ -1,0 +1,69 @@
+"""The convolutional distributed stereo image codec on colour Motorcycle
+(`ndc_jax.stereo`): view 1 (left) coded, view 2 (right) at the decoder only,
+beside JPEG, WebP, JPEG 2000, JPEG XL and AVIF coding view 1 alone.
+
+Default (CPU, two arms: NDIC fusion decoder and the single-view codec, both
+with the factorized entropy model; ~30 min on a loaded 2-core CPU):
+  python -m experiments.main --config=experiments/configs/stereo_conv.py \\
+      --workdir=runs/stereo_conv
+Full schedule on an accelerator (every variant: factorized and hyperprior,
+NDIC and NDIC-CAM, the MI-regularized arm with β_MI ∈ {−0.1, 0.1}, the
+distributed VQ-VAE; larger nets, crops and batches, 100k steps):
+  python -m experiments.main --config=experiments/configs/stereo_conv.py:gpu \\
+      --workdir=runs/stereo_conv_gpu
+Tiny (tests): --config=experiments/configs/stereo_conv.py:quick
+"""
+
+import ml_collections
+
+from experiments.configs import common
+from ndc_jax.baselines import image_codecs
+from ndc_jax.stereo import train
+
+CPU_LMBDAS = (0.0035, 0.013, 0.05)
+GPU_LMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483)
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  a = common.parse_arg(arg, quick=False, gpu=False)
+  config = ml_collections.ConfigDict()
+  config.job = "stereo"
+  config.data = ml_collections.ConfigDict(dict(name="motorcycle"))
+  if a.gpu:
+    kw = dict(lmbdas=GPU_LMBDAS, num_steps=100_000, filters=128,
+              latent_channels=192, crop=(128, 256), batch_size=16)
+    arms = {"ndic": ("factorized", "concat"),
+            "single_view": ("factorized", "none"),
+            "ndic_hyperprior": ("hyperprior", "concat"),
+            "single_view_hyperprior": ("hyperprior", "none"),
+            "ndic_cam": ("hyperprior", "attention"),
+            "ndic_mi": ("factorized", "concat"),
+            "vqvae": ("vq", "concat")}
+  elif a.quick:
+    kw = dict(lmbdas=(0.01,), num_steps=8, filters=8, latent_channels=8,
+              downsamples=2, crop=(16, 32), batch_size=4)
+    arms = {"ndic": ("factorized", "concat"),
+            "single_view": ("factorized", "none")}
+  else:
+    kw = dict(lmbdas=CPU_LMBDAS, num_steps=800, filters=32,
+              latent_channels=48, crop=(64, 128), batch_size=8)
+    arms = {"ndic": ("factorized", "concat"),
+            "single_view": ("factorized", "none")}
+  config.arms = ml_collections.ConfigDict()
+  for name, (entropy, fusion) in arms.items():
+    c = train.arm(entropy=entropy, fusion=fusion, **kw)
+    if name == "ndic_mi":
+      c.model.mi_estimator = "infonce"
+      c.sweep.betas = (-0.1, 0.1)
+    if a.gpu:
+      c.train.chunk_steps = 5000
+    config.arms[name] = c
+  config.eval = ml_collections.ConfigDict(dict(
+      latency_repeats=1 if a.quick else 3, single_view_arm="single_view",
+      figure_arm="ndic"))
+  quick_q = {"jpeg": (20, 80), "jpeg2000": (28.0, 38.0)}
+  config.baselines = ml_collections.ConfigDict(dict(
+      codecs=tuple(quick_q) if a.quick else image_codecs.CODECS,
+      qualities=quick_q if a.quick else
+      {k: tuple(v) for k, v in image_codecs.DEFAULT_QUALITIES.items()}))
+  return config

@@ -1,0 +1,105 @@
+"""Stereo image pairs for the distributed codec: checks, splits, crops,
+padding.
+
+A pair is (view 1, view 2): view 1 is coded, view 2 is the side information
+the decoder holds. Images are float32 [H, W, 3] in [0, 1] inside this
+package (loaders that give [0, 255] are divided by 255 by `from_255`).
+
+Motorcycle (`motorcycle_splits`): the Middlebury 2014 pair scikit-image
+ships (`ndc_jax.realdata.data.stereo.load_motorcycle`, 500 × 741, colour),
+cut into contiguous row bands by `realdata.data.splits.named_split_slices`
+(train rows 0–400, val 400–450, test 450–500): training samples random
+crops of the train band, evaluation codes the whole test band once as one
+image per view. View 1 = left (im0), view 2 = right (im1).
+"""
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ndc_jax.realdata.data import splits
+from ndc_jax.realdata.data import stereo as stereo_data
+
+CHANNELS = 3
+
+
+def check_pair(x1: np.ndarray, x2: np.ndarray, name: str = "pair") -> None:
+  """Raises ValueError unless x1 and x2 are images [H, W, 3] of one size."""
+  for view, x in (("view 1", x1), ("view 2", x2)):
+    shape = np.shape(x)
+    if len(shape) != 3 or shape[-1] != CHANNELS:
+      raise ValueError(f"{name}: {view} has shape {shape}; the stereo codec "
+                       f"takes colour images [H, W, {CHANNELS}]")
+  if np.shape(x1) != np.shape(x2):
+    raise ValueError(f"{name}: view 1 is {np.shape(x1)} and view 2 is "
+                     f"{np.shape(x2)}; both views of a pair must have the "
+                     "same height, width and channels")
+
+
+def from_255(x: np.ndarray) -> np.ndarray:
+  """[0, 255] floats or uint8 -> float32 [0, 1]."""
+  return np.asarray(x, np.float32) / 255.0
+
+
+def motorcycle_splits(fractions: Sequence[float] = splits.DEFAULT_FRACTIONS
+                      ) -> dict:
+  """{"train", "val", "test"} -> (view 1, view 2), float32 [rows, 741, 3]
+  in [0, 1], and "meta" (source, licence, citation, row bands)."""
+  pair = stereo_data.load_motorcycle()
+  bands = splits.named_split_slices(pair.left.shape[0], fractions)
+  out = {name: (from_255(pair.left[rows]), from_255(pair.right[rows]))
+         for name, rows in bands.items()}
+  out["meta"] = dict(pair.meta, view_1="left (im0)", view_2="right (im1)",
+                     rows={k: [v.start, v.stop] for k, v in bands.items()},
+                     units="intensity scaled to [0, 1]")
+  return out
+
+
+def check_crop(crop: Sequence[int], image_shape, multiple: int) -> None:
+  """Raises ValueError unless crop (h, w) fits the image and `multiple`
+  (the transforms' total downsampling) divides both sides."""
+  h, w = image_shape[:2]
+  ch, cw = crop
+  if not (1 <= ch <= h and 1 <= cw <= w):
+    raise ValueError(f"train.crop={tuple(crop)} does not fit the training "
+                     f"images of {h}x{w} px; allowed: 1..{h} x 1..{w}")
+  if ch % multiple or cw % multiple:
+    raise ValueError(f"train.crop={tuple(crop)}: both sides must be "
+                     f"multiples of {multiple} (2^downsamples of the "
+                     "transforms)")
+
+
+def sample_crops(pair: jax.Array, key: jax.Array, batch: int,
+                 crop: Sequence[int]) -> tuple[jax.Array, jax.Array]:
+  """Random aligned crops of both views: pair uint8 [2, H, W, 3] ->
+  (x1, x2), float32 [batch, h, w, 3] in [0, 1], same origin in both."""
+  ch, cw = crop
+  _, h, w, c = pair.shape
+  kr, kc = jax.random.split(key)
+  rows = jax.random.randint(kr, (batch,), 0, h - ch + 1)
+  cols = jax.random.randint(kc, (batch,), 0, w - cw + 1)
+  cut = jax.vmap(lambda r, q: jax.lax.dynamic_slice(
+      pair, (0, r, q, 0), (2, ch, cw, c)))(rows, cols)  # [B, 2, h, w, 3]
+  cut = cut.astype(jnp.float32) / 255.0
+  return cut[:, 0], cut[:, 1]
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+  """float [0, 1] -> uint8 (rounded)."""
+  return np.round(np.clip(np.asarray(x), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def padded_size(size: int, multiple: int) -> int:
+  return -(-size // multiple) * multiple
+
+
+def pad_to(x: np.ndarray, multiple: int) -> np.ndarray:
+  """Edge-replicates [H, W, C] (or [B, H, W, C]) up to multiples of
+  `multiple`; the codec crops the decoded image back to H × W."""
+  h, w = x.shape[-3], x.shape[-2]
+  pads = [(0, 0)] * (x.ndim - 3) + [(0, padded_size(h, multiple) - h),
+                                    (0, padded_size(w, multiple) - w),
+                                    (0, 0)]
+  return np.pad(x, pads, mode="edge")

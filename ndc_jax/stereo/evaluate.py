@@ -1,0 +1,155 @@
+"""Evaluation of the stereo codec on the test pair, beside classical codecs.
+
+Learned rows (`learned_rows`): per grid point, view 1 of the test pair is
+compressed to a real file (`bitstream.Coder`), decoded back with view 2,
+its symbols checked against the encoder's, and measured:
+  * bpp: 8 × file bytes / (H·W) — bits per pixel of the coded view, header
+    included (`header_bits` apart); est_bpp: the entropy model's bits / (H·W);
+  * psnr_db, ms_ssim: `realdata.evaluate.region_distortions` (the function
+    the real-data job's classical rows use; MS-SSIM with the scales the
+    region's shorter side allows, `ms_ssim_scales`);
+  * encode_ms / decode_ms: wall milliseconds per image (network and ANS,
+    after a warm-up call that compiles), the median of `latency_repeats`.
+Classical rows (`classical_rows`): view 1 coded alone by every codec of
+`ndc_jax.baselines.image_codecs` over its quality sweep, the same metrics.
+`add_gaps`: per learned row, each codec's PSNR interpolated at the row's
+bpp (no extrapolation), the best (`baseline_name`, `baseline_psnr_db`,
+`gap_db`), JPEG 2000's (`jpeg2000_psnr_db`, `gap_jpeg2000_db`) and the
+single-view arm's (`single_view_psnr_db`, `side_gain_db`: the gain of side
+information at the decoder at equal rate).
+"""
+
+import time
+
+import jax
+import numpy as np
+
+from ndc_jax.baselines import image_codecs
+from ndc_jax.realdata import evaluate as realdata_eval
+from ndc_jax.stereo import bitstream
+from ndc_jax.stereo import data as stereo_data
+
+
+def _median_s(fn, repeats: int) -> tuple[float, object]:
+  out = fn()  # warm-up: compiles
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    out = fn()
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times)), out
+
+
+def learned_rows(name: str, arm_cfg, trainer, params, grid, test_pair,
+                 repeats: int) -> tuple[list[dict], list[np.ndarray]]:
+  """Rows and reconstructions [H, W, 3] of every grid point of one arm.
+
+  Raises:
+    RuntimeError: a decoded symbol differs from the encoder's.
+  """
+  x1, x2 = test_pair
+  h, w = x1.shape[:2]
+  coder = bitstream.Coder(trainer.codec, arm_cfg.model.entropy)
+  rows, recons = [], []
+  for p in range(len(grid[0])):
+    one = jax.tree.map(lambda a: np.asarray(a)[p], params)
+    lmbda = float(grid[0][p])
+    enc_s, data = _median_s(lambda: coder.compress(one, x1, lmbda), repeats)
+    dec_s, dec = _median_s(lambda: coder.decompress(one, data, x2), repeats)
+    sym = coder.symbols(one, x1, lmbda)
+    for k, v in sym.items():
+      if not np.array_equal(v, dec.symbols[k]):
+        raise RuntimeError(f"arm {name}, λ={lmbda:g}: decoded {k} differs "
+                           "from the encoder's symbols")
+    m = arm_cfg.model
+    rows.append({
+        "kind": "learned", "arm": name, "entropy": m.entropy,
+        "fusion": m.fusion, "mi_estimator": m.mi_estimator, "lmbda": lmbda,
+        "beta_mi": float(grid[1][p]), "seed": int(grid[2][p]),
+        "setting": float("nan"), "bpp": 8.0 * len(data) / (h * w),
+        "est_bpp": coder.estimated_bits(one, sym) / (h * w),
+        "header_bits": 8.0 * bitstream.header_bytes(data),
+        **realdata_eval.region_distortions(x1, dec.image),
+        "encode_ms": 1e3 * enc_s, "decode_ms": 1e3 * dec_s})
+    recons.append(np.clip(dec.image, 0.0, 1.0))
+  return rows, recons
+
+
+def psnr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
+  """PSNR of one image in dB (`region_distortions`)."""
+  return realdata_eval.region_distortions(x, x_hat)["psnr_db"]
+
+
+def classical_rows(cfg, test_pair) -> list[dict]:
+  """Every codec of cfg.codecs × cfg.qualities[codec] on view 1 alone."""
+  x1 = test_pair[0]
+  h, w = x1.shape[:2]
+  image = stereo_data.to_uint8(x1)
+  out = []
+  for codec in cfg.codecs:
+    image_codecs.check_available(codec)
+    for q in cfg.qualities[codec]:
+      coded = image_codecs.code_image(codec, image, q)
+      out.append({
+          "kind": "baseline", "arm": codec, "entropy": "", "fusion": "",
+          "mi_estimator": "", "lmbda": float("nan"),
+          "beta_mi": float("nan"), "seed": -1, "setting": float(q),
+          "bpp": coded.bits / (h * w), "est_bpp": float("nan"),
+          "header_bits": 8.0 * coded.header_bytes,
+          **realdata_eval.region_distortions(
+              x1, image_codecs.to_unit_float(coded.decoded, 3)),
+          "encode_ms": 1e3 * coded.encode_s,
+          "decode_ms": 1e3 * coded.decode_s})
+  return out
+
+
+def interp_at(points: list[tuple[float, float]], rate: float) -> float:
+  """The metric of (rate, metric) points interpolated at `rate`; NaN
+  outside their rates (no extrapolation)."""
+  if not points:
+    return float("nan")
+  r, v = np.asarray(sorted(points)).T
+  return float(np.interp(rate, r, v)) if r[0] <= rate <= r[-1] else (
+      float("nan"))
+
+
+def add_gaps(rows: list[dict], baselines: list[dict],
+             single_view_arm: str) -> None:
+  """Adds the baseline, JPEG 2000 and single-view columns to learned rows
+  (see the module docstring)."""
+  curve = lambda pool, arm: [(r["bpp"], r["psnr_db"]) for r in pool
+                             if r["arm"] == arm]
+  codecs = sorted({b["arm"] for b in baselines})
+  for r in rows:
+    at = {c: interp_at(curve(baselines, c), r["bpp"]) for c in codecs}
+    ok = {c: v for c, v in at.items() if np.isfinite(v)}
+    best = max(ok, key=ok.get) if ok else ""
+    r["baseline_name"] = best
+    r["baseline_psnr_db"] = ok[best] if best else float("nan")
+    r["gap_db"] = r["psnr_db"] - r["baseline_psnr_db"]
+    r["jpeg2000_psnr_db"] = at.get("jpeg2000", float("nan"))
+    r["gap_jpeg2000_db"] = r["psnr_db"] - r["jpeg2000_psnr_db"]
+    single = (interp_at(curve(rows, single_view_arm), r["bpp"])
+              if r["fusion"] != "none" else float("nan"))
+    r["single_view_psnr_db"] = single
+    r["side_gain_db"] = r["psnr_db"] - single
+
+
+def jpeg2000_at_rate(x1: np.ndarray, bpp: float, tol: float = 0.02,
+                     iters: int = 20):
+  """JPEG 2000 of view 1 at `bpp` (bisection on its target PSNR until the
+  file is within `tol` relative of the rate, or `iters` tries: the closest
+  one). Returns (decoded float [H, W, 3], its bpp)."""
+  image = stereo_data.to_uint8(x1)
+  pixels = image.shape[0] * image.shape[1]
+  lo, hi, best = 10.0, 70.0, None
+  for _ in range(iters):
+    mid = 0.5 * (lo + hi)
+    coded = image_codecs.code_image("jpeg2000", image, mid)
+    rate = coded.bits / pixels
+    if best is None or abs(rate - bpp) < abs(best[1] - bpp):
+      best = (coded, rate)
+    if abs(rate - bpp) <= tol * bpp:
+      break
+    lo, hi = (mid, hi) if rate < bpp else (lo, mid)
+  return image_codecs.to_unit_float(best[0].decoded, 3), best[1]

@@ -1,0 +1,147 @@
+"""The distributed stereo codec as pure functions over parameter pytrees.
+
+One network family, chosen by `model.entropy` and `model.fusion`:
+
+| entropy | what is coded (Ballé 2017/2018, Whang 2021) |
+| --- | --- |
+| factorized | ŷ under a learned factorized density per channel (`multisource.entropy_model`) |
+| hyperprior | ẑ factorized, then ŷ under N(0, σ(ẑ)²) bins (`gaussian`) |
+| vq | one codebook index per latent position under a learned q(k) (`vq`) |
+
+| fusion | decoder (Mital et al. 2022, 2023) |
+| --- | --- |
+| none | the single-view codec: synthesis of ŷ alone |
+| concat | NDIC: side features of view 2 concatenated at every scale |
+| attention | NDIC-CAM: side features aligned by row cross-attention first |
+
+The encoder (`encode`, `symbols`) takes view 1 only; view 2 enters in
+`decode` alone, so the bitstream cannot depend on it.
+
+Shapes: x [B, H, W, 3] in [0, 1] with H, W multiples of `multiple(m)`;
+y [B, H/2^n, W/2^n, M]; z [B, H/2^(n+2), W/2^(n+2), F]; indices [B, h, w].
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax import nnx
+
+from ndc_jax.multisource import entropy_model as em
+from ndc_jax.stereo import gaussian, transforms, vq
+
+ENTROPY = ("factorized", "hyperprior", "vq")
+
+
+def multiple(m: ml_collections.ConfigDict) -> int:
+  """The transforms' total downsampling: image sides must be its multiples."""
+  extra = transforms.HYPER_DOWNSAMPLES if m.entropy == "hyperprior" else 0
+  return 2 ** (m.downsamples + extra)
+
+
+class Net(nnx.Module):
+  """The modules of one codec (attributes absent where the variant has
+  none)."""
+
+  def __init__(self, m: ml_collections.ConfigDict, *, rngs: nnx.Rngs):
+    f, lat = m.filters, m.latent_channels
+    self.analysis = transforms.Analysis(3, f, lat, m.kernel, m.downsamples,
+                                        rngs=rngs)
+    self.synthesis = transforms.Synthesis(lat, f, 3, m.synthesis_kernel,
+                                          m.downsamples, m.fusion, m.key_dim,
+                                          rngs=rngs)
+    if m.fusion != "none":
+      self.side = transforms.SideEncoder(3, f, m.kernel, m.downsamples,
+                                         rngs=rngs)
+    if m.entropy == "hyperprior":
+      self.hyper_a = transforms.HyperAnalysis(lat, f, rngs=rngs)
+      self.hyper_s = transforms.HyperSynthesis(lat, f, rngs=rngs)
+    if m.entropy == "vq":
+      self.codebook = nnx.Param(jax.random.uniform(
+          rngs.params(), (m.codebook_size, lat), minval=-1.0, maxval=1.0))
+
+
+class Codec(NamedTuple):
+  """Pure functions of one codec variant (params from `init_params`)."""
+  init_params: Callable  # key -> {"net", "entropy"}
+  encode: Callable       # (params, x1) -> y (continuous) [B, h, w, M]
+  hyper: Callable        # (params, y) -> z
+  scales: Callable       # (params, ẑ) -> σ [B, h, w, M]
+  symbols: Callable      # (params, x1, λ) -> {"y", "z"} or {"k"} ints
+  latents: Callable      # (params, symbols) -> ŷ (what synthesis decodes)
+  bits: Callable         # (params, symbols) -> estimated bits [B]
+  decode: Callable       # (params, ŷ, x2) -> x̂1 [B, H, W, 3]
+  side_features: Callable  # (params, x2) -> side features (finest first)
+  codebook: Callable     # params -> [K, M] (vq only)
+  multiple: int
+
+
+def make_codec(m: ml_collections.ConfigDict) -> Codec:
+  """The codec of model config `m` (see `stereo_conv.arm` in the config)."""
+  graph = nnx.split(nnx.eval_shape(lambda: Net(m, rngs=nnx.Rngs(0))))[0]
+  net = lambda p: nnx.merge(graph, p["net"])
+
+  def init_params(key):
+    ent = {}
+    if m.entropy == "factorized":
+      ent["y"] = em.init_params(m.latent_channels, m.entropy_components)
+    if m.entropy == "hyperprior":
+      ent["z"] = em.init_params(m.filters, m.entropy_components)
+    if m.entropy == "vq":
+      ent["logits"] = jnp.zeros((m.codebook_size,))
+    return {"net": nnx.split(Net(m, rngs=nnx.Rngs(key)))[1], "entropy": ent}
+
+  def encode(params, x1):
+    return net(params).analysis(x1)
+
+  def hyper(params, y):
+    return net(params).hyper_a(y)
+
+  def scales(params, z_hat):
+    return net(params).hyper_s(z_hat)
+
+  def codebook(params):
+    return net(params).codebook[...]
+
+  def symbols(params, x1, lmbda):
+    y = encode(params, x1)
+    if m.entropy == "vq":
+      return {"k": vq.select(y, codebook(params), params["entropy"]["logits"],
+                             lmbda * m.vq_weight)}
+    out = {"y": jnp.round(y).astype(jnp.int32)}
+    if m.entropy == "hyperprior":
+      out["z"] = jnp.round(hyper(params, y)).astype(jnp.int32)
+    return out
+
+  def latents(params, sym):
+    if m.entropy == "vq":
+      return codebook(params)[sym["k"]]
+    return sym["y"].astype(jnp.float32)
+
+  def bits(params, sym):
+    ent = params["entropy"]
+    if m.entropy == "vq":
+      per = vq.index_bits(ent["logits"])[sym["k"]]
+    elif m.entropy == "factorized":
+      per = em.bits(ent["y"], sym["y"].astype(jnp.float32))
+    else:
+      z = sym["z"].astype(jnp.float32)
+      sigma = scales(params, z)
+      return (jnp.sum(em.bits(ent["z"], z), (1, 2, 3)) +
+              jnp.sum(gaussian.bits(sym["y"].astype(jnp.float32), sigma),
+                      (1, 2, 3)))
+    return jnp.sum(per.reshape(per.shape[0], -1), -1)
+
+  def side_features(params, x2):
+    if m.fusion == "none":
+      return None
+    return net(params).side(x2)
+
+  def decode(params, y_hat, x2):
+    n = net(params)
+    side = n.side(x2) if m.fusion != "none" else None
+    return n.synthesis(y_hat, side)
+
+  return Codec(init_params, encode, hyper, scales, symbols, latents, bits,
+               decode, side_features, codebook, multiple(m))
