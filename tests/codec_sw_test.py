@@ -91,6 +91,37 @@ class FailureModelTest(parameterized.TestCase):
                              for v in views])
         self.assertLessEqual(wrong, 1e-3 / sw.num_planes(K))
 
+  def test_calibration_leaves_the_fits_where_they_hold(self):
+    u, draws = _source(2000, 0, 2.5)
+    self.assertEqual(sw.calibrate(u, draws[0], K), [1.0] * sw.num_planes(K))
+
+  def test_calibration_covers_thresholds_above_the_fit(self):
+    # The fits are the default models'; where a model's planes need more,
+    # the encoder's checks must still reach BP's threshold, or the stated
+    # 10^-3 is false (a 60-step model's plane needed 1.30 × e where the fit
+    # gave 1.13 ×, and 29 of 30 blocks of 4000 failed with the true y).
+    u, draws = _source(2000, 0, 2.5)
+    fit = lambda bits, p, k: sw._fit(sw.CODES, sw.plane_costs(bits, p).sum())
+    with mock.patch.object(sw, "decoding_threshold",
+                           lambda bits, p, k: int(1.3 * fit(bits, p, k))):
+      scales = sw.calibrate(u, draws[0], K)
+    views = sw.plane_side_info(u, draws[0], K)
+    coded = [k for k, (b, p) in enumerate(views)
+             if 0 < 1.3 * fit(b, p, k) < sw.RAW_FRACTION * u.size]
+    self.assertNotEmpty(coded)
+    plain = sw.encode_block_to_failure(u, draws[1:], K)
+    code = sw.encode_block_to_failure(u, draws[1:], K, scales=scales)
+    self.assertLessEqual(code.failure, sw.MAX_FAILURE)
+    for k in coded:
+      thr = int(1.3 * fit(*views[k], k))
+      est = sw.plane_costs(*views[k]).sum()
+      self.assertAlmostEqual(scales[k], thr / sw._fit(
+          sw.code_family(u.size, thr), est))
+      self.assertGreater(scales[k], 1.2)
+      m = code.planes[k].num_checks
+      self.assertGreaterEqual(m, min(thr, u.size))
+      self.assertGreater(m, plain.planes[k].num_checks)
+
   def test_decoder_falls_back_where_flooding_bp_stalls(self):
     u, draws = _source(3000, 4)
     code = sw.encode_block_to_failure(u, draws[:4], K, None, 1e-3)

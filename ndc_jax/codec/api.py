@@ -61,6 +61,8 @@ SW_MAX_FAILURE = slepian_wolf.MAX_FAILURE  # default limit per block
 ENCODE_KEY = 0          # seed of the argmin encoder's y|x draws
 SW_KEY = 1              # seed of the Slepian-Wolf encoder's simulated y'
 SW_DRAWS = 4            # simulated side informations per block
+SW_CALIBRATION_KEY = 3  # seed of the y' of the first block's BP thresholds
+SW_CALIBRATION_DRAWS = 2  # y' whose thresholds scale the fits (the largest)
 SW_VERIFY = False       # True: the encoder also decodes with each draw (~20× slower)
 SW_LABEL_SEED = 2       # RandomState seed of the y that order the labels
 SW_LABEL_SAMPLES = 16384  # y samples that order the indices' labels
@@ -413,14 +415,21 @@ def _encoder_probs(model: Model, y: np.ndarray) -> np.ndarray:
 def _sw_encode(u, x, model, block, max_failure, verify):
   comp, source = model.compressor, model.source
   out, retries, labels = [struct.pack("<I", block)], 0, model.sw_labels
-  failures = []
+  failures, scales = [], None
   for b, (start, stop) in enumerate(sw_blocks(u.size, block)):
     ub, xb = u[start:stop], x[start:stop]
+    if scales is None:  # this model's BP thresholds against the fits
+      y_cal = np.asarray(source.sample_side_info(
+          jax.random.key(SW_CALIBRATION_KEY), xb, SW_CALIBRATION_DRAWS))
+      scales = np.max([slepian_wolf.calibrate(
+          ub, side_info_probs(model, yc), comp.num_indices, labels,
+          _encoder_probs(model, yc)) for yc in y_cal], axis=0)
     y_sim = np.asarray(source.sample_side_info(
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS))
     probs = [_encoder_probs(model, ys) for ys in y_sim]
     code = slepian_wolf.encode_block_to_failure(
-        ub, probs, comp.num_indices, labels, max_failure, verify=verify)
+        ub, probs, comp.num_indices, labels, max_failure, verify=verify,
+        scales=scales)
     if not code.failure <= max_failure:  # each plane keeps to its share
       raise ValueError(f"Slepian-Wolf block {b}: failure probability "
                        f"{code.failure:.3g} exceeds the limit {max_failure:g}")
@@ -429,7 +438,8 @@ def _sw_encode(u, x, model, block, max_failure, verify):
     out.append(slepian_wolf.pack_block(code.planes,
                                        slepian_wolf.index_crc(ub)))
   return b"".join(out), {"sw_retries": retries,
-                         "sw_block_failures": np.asarray(failures)}
+                         "sw_block_failures": np.asarray(failures),
+                         "sw_fit_scales": np.asarray(scales)}
 
 
 def _sw_decode(payload, n, model, y):

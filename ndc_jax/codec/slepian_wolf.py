@@ -370,20 +370,27 @@ def decoding_threshold(bits: np.ndarray, p_one: np.ndarray, plane: int,
   return hi
 
 
+def _fit(family: CodeFamily, est_bits: float, scale: float = 1.0) -> float:
+  """The family's fitted BP threshold (1 + gap)·e + spread·√e + MIN_CHECKS
+  (syndrome bits), times a model's measured `scale` (`calibrate`)."""
+  return scale * ((1 + family.gap) * est_bits
+                  + family.spread * np.sqrt(est_bits) + MIN_CHECKS)
+
+
 def _threshold_model(n: int, m: int, est_bits: float, std_bits: float,
-                     draws: int) -> tuple[float, float]:
+                     draws: int, scale: float = 1.0) -> tuple[float, float]:
   """(mean, standard deviation) in syndrome bits of the BP threshold that the
   decoder's y will need for a plane of n bits whose rate given y the encoder
   estimated as est_bits ± std_bits from `draws` simulated y': the family fit
   (1 + gap)·e + spread·√e + MIN_CHECKS of the code at m; its spread is the
   rate's over y, that of the estimate's own mean (1/draws of it), and the
-  family's scatter of thresholds about the fit."""
+  family's scatter of thresholds about the fit. `scale` (>= 1, from
+  `calibrate`) multiplies the fit where this model's planes need more."""
   family = code_family(n, m)
-  mean = ((1 + family.gap) * est_bits + family.spread * np.sqrt(est_bits)
-          + MIN_CHECKS)
+  mean = _fit(family, est_bits, scale)
   var = ((1 + family.gap) * std_bits) ** 2 * (1 + 1 / max(draws, 1)) + (
       family.scatter * est_bits) ** 2
-  return mean, float(np.sqrt(var))
+  return mean, float(scale * np.sqrt(var))
 
 
 def normal_tail(z: float) -> float:
@@ -392,20 +399,20 @@ def normal_tail(z: float) -> float:
 
 
 def plane_failure(n: int, m: int, est_bits: float, std_bits: float,
-                  draws: int) -> float:
+                  draws: int, scale: float = 1.0) -> float:
   """The model's probability that BP fails on a plane of n bits with m
   syndrome bits (`_threshold_model`: the threshold is normal about the
   fit). 0 for a raw plane (m = n)."""
   if m >= n:
     return 0.0
-  mean, sd = _threshold_model(n, m, est_bits, std_bits, draws)
+  mean, sd = _threshold_model(n, m, est_bits, std_bits, draws, scale)
   if sd == 0:
     return float(m < mean)
   return normal_tail((m - mean) / sd)
 
 
 def checks_for_failure(n: int, est_bits: float, std_bits: float, draws: int,
-                       failure: float) -> int:
+                       failure: float, scale: float = 1.0) -> int:
   """The fewest syndrome bits m (at most n: raw) at which `plane_failure`
   is at most `failure`: the fitted threshold plus z = Q⁻¹(failure) standard
   deviations of `_threshold_model`, of the family whose m gets its own
@@ -413,14 +420,15 @@ def checks_for_failure(n: int, est_bits: float, std_bits: float, draws: int,
   z = float(-scipy.special.ndtri(failure))
   ms = []
   for family in FAMILIES:
-    mean = ((1 + family.gap) * est_bits + family.spread * np.sqrt(est_bits)
-            + MIN_CHECKS)
-    sd = np.sqrt(((1 + family.gap) * std_bits) ** 2 * (1 + 1 / max(draws, 1))
-                 + (family.scatter * est_bits) ** 2)
+    mean = _fit(family, est_bits, scale)
+    sd = scale * np.sqrt(((1 + family.gap) * std_bits) ** 2
+                         * (1 + 1 / max(draws, 1))
+                         + (family.scatter * est_bits) ** 2)
     ms.append(int(np.ceil(mean + z * sd)))
   m = next((m for m, family in zip(ms, FAMILIES)
             if code_family(n, m) is family), max(ms))
-  while m < n and plane_failure(n, m, est_bits, std_bits, draws) > failure:
+  while m < n and plane_failure(n, m, est_bits, std_bits, draws,
+                                scale) > failure:
     m = int(np.ceil(m * RETRY_STEP))  # the fallback family is a worse fit
   return min(m, n)
 
@@ -444,8 +452,47 @@ class BlockCode(NamedTuple):
   failure: float       # the model's failure probability of the block
 
 
+def calibrate(u: np.ndarray, probs: np.ndarray, num_indices: int,
+              labels: np.ndarray | None = None,
+              est_probs: np.ndarray | None = None) -> list[float]:
+  """Each plane's scale of the family fit for this model [planes], >= 1:
+  BP's threshold (`decoding_threshold`) for the planes of labels[u] given
+  the decoder's q(u|y') probs [N, K] at one simulated y', over the fit of
+  its family at the plane's rate given y' as the encoder estimates it (from
+  `est_probs` [N, K] at the same y', default `probs`: the encoder may use a
+  table of q). 1 where the plane needs no checks, goes raw,
+  or the threshold lies within CALIBRATION_SLACK family scatters of the
+  fit (the models the fits were measured on); else the ratio.
+
+  Why: the fits come from the default run's models. A model whose soft
+  information differs (e.g. an under-trained one, bits with P ≈ 0.2-0.8)
+  can need far more, e.g. 1.29 × e where the fit says 1.12 ×, and the
+  threshold model then states 10^-3 for blocks that nearly all fail.
+  """
+  n = u.size
+  labels = np.arange(num_indices) if labels is None else np.asarray(labels)
+  scales = []
+  views = _encoder_views(u, probs if est_probs is None else est_probs,
+                         num_indices, labels)
+  for k, (bits, p_one) in enumerate(plane_side_info(u, probs, num_indices,
+                                                    labels)):
+    est = float(plane_costs(bits, views[k][1]).sum())
+    thr = decoding_threshold(bits, p_one, k)
+    if thr == 0 or thr >= RAW_FRACTION * n or est <= 0:
+      scales.append(1.0)
+      continue
+    family = code_family(n, thr)
+    ratio = thr / _fit(family, est)
+    scales.append(float(ratio) if ratio > 1 + CALIBRATION_SLACK
+                  * family.scatter else 1.0)
+  return scales
+
+
+CALIBRATION_SLACK = 2.0  # family scatters a threshold may lie above the fit
+
+
 def _failure_shares(n: int, stats: list, draws: int,
-                    max_failure: float) -> list[float]:
+                    max_failure: float, scales) -> list[float]:
   """Each coded plane's share of max_failure: what the zero-check planes
   leave, split evenly; then what the nearly certain planes do not use at
   their share (their threshold model fails far less) goes to the planes
@@ -457,8 +504,8 @@ def _failure_shares(n: int, stats: list, draws: int,
     return shares
   even = left / len(coded)
   used = {k: plane_failure(n, checks_for_failure(
-      n, stats[k][2], stats[k][3], draws, even), stats[k][2], stats[k][3],
-                           draws) for k in coded}
+      n, stats[k][2], stats[k][3], draws, even, scales[k]), stats[k][2],
+                           stats[k][3], draws, scales[k]) for k in coded}
   tight = [k for k in coded if used[k] > even / 2]
   spare = left - sum(used.values())
   for k in coded:
@@ -489,7 +536,8 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
                             num_indices: int,
                             labels: np.ndarray | None = None,
                             max_failure: float | None = MAX_FAILURE,
-                            verify: bool = False) -> BlockCode:
+                            verify: bool = False,
+                            scales=None) -> BlockCode:
   """`encode_block` whose planes keep the block's failure probability with
   the decoder's y within max_failure.
 
@@ -503,11 +551,13 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
   one BP run per draw and plane); without it no BP runs. max_failure None:
   the rule of `encode_block` (the fit plus DEVIATIONS·σ, zero checks when
   the draws' expected flips stay under ZERO_FLIPS), its failure still
-  stated by the model.
+  stated by the model. `scales` [planes] (`calibrate`, default 1) scale
+  each plane's fitted threshold for this model.
   """
   n, out, retries, failure = u.size, [], 0, 0.0
   draws = len(sim_probs)
   planes = num_planes(num_indices)
+  scales = [1.0] * planes if scales is None else list(scales)
   views = [_encoder_views(u, p, num_indices, labels) for p in sim_probs]
   stats = []
   for k in range(planes):
@@ -527,11 +577,12 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
               and all(_hard_right(bits, p) for p in p_ones))
     stats.append((bits, p_ones, est, std, wrong, zero))
   if max_failure is not None:
-    shares = _failure_shares(n, stats, draws, max_failure)
+    shares = _failure_shares(n, stats, draws, max_failure, scales)
   for k, (bits, p_ones, est, std, wrong, zero) in enumerate(stats):
     if not zero:
       m = (num_checks(n, est, std) if max_failure is None else
-           _reused_size(n, checks_for_failure(n, est, std, draws, shares[k])))
+           _reused_size(n, checks_for_failure(n, est, std, draws, shares[k],
+                                              scales[k])))
     if zero:
       out.append(Plane(0, np.zeros(0, np.uint8)))
       failure += min(wrong, 1.0)
@@ -542,7 +593,7 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
       if not verify or all(np.array_equal(_bp_decode(h, syndrome, p), bits)
                            for p in p_ones):
         out.append(Plane(m, syndrome))
-        failure += plane_failure(n, m, est, std, draws)
+        failure += plane_failure(n, m, est, std, draws, scales[k])
         break
       retries += 1
       m = int(np.ceil(m * RETRY_STEP))
