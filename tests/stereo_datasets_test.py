@@ -249,6 +249,19 @@ class NdicProtocolTest(_TestCase):
     self.assertEqual(first.meta["num_pairs"], 10)
     self.assertEqual(first.meta["crop_hw"], [32, 64])
 
+  def test_split_list_follows_the_umask(self):
+    # mkstemp's 0o600 must not reach the list (another user reads it).
+    root = _ndic_root(self._tmp())
+    path = os.path.join(self._tmp(), "KITTI_stereo_val.txt")
+    old = os.umask(0o022)
+    try:
+      datasets.write_split_list(path, datasets.ndic_kitti_pairs(
+          root, splits=("val",))["val"], root)
+    finally:
+      os.umask(old)
+    self.assertEqual(os.stat(path).st_mode & 0o777, 0o644)
+    self.assertEqual(os.listdir(os.path.dirname(path)), ["KITTI_stereo_val.txt"])
+
 
 class BadInputTest(_TestCase):
 

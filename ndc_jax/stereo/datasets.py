@@ -48,12 +48,12 @@ Cordts et al. CVPR 2016); Middlebury, see ndc_jax/realdata/data/stereo.py.
 import os
 import re
 import struct
-import tempfile
 from typing import Any, Iterator, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 from PIL import Image
 
+from ndc_jax.core import results
 from ndc_jax.realdata.data import stereo as middlebury
 
 NDIC_KITTI_CROP_HW = (370, 740)
@@ -385,13 +385,11 @@ def read_split_list(list_path: str, root: str) -> list[PairFiles]:
 
 def write_split_list(list_path: str, pairs: Sequence[PairFiles],
                      root: str) -> None:
-  """Writes pairs as an NDIC / DSIN split list (atomically)."""
+  """Writes pairs as an NDIC / DSIN split list (atomically, with mode
+  0o666 less the umask: `results.atomic_write`)."""
   text = "".join(f"{os.path.relpath(p.x_path, root)}\n"
                  f"{os.path.relpath(p.y_path, root)}\n" for p in pairs)
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(list_path)))
-  with os.fdopen(fd, "w") as f:
-    f.write(text)
-  os.replace(tmp, list_path)
+  results.atomic_write(list_path, text.encode())
 
 
 def ndic_kitti_pairs(root: str, split_dir: Optional[str] = None,
