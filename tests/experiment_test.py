@@ -72,6 +72,27 @@ class ExperimentTest(absltest.TestCase):
       np.testing.assert_array_equal(jax.tree.leaves(arm.params)[0],
                                     f["leaf_00000"])
 
+  def test_launcher_states_a_refused_config_in_one_line(self):
+    # A ValueError of validation exits 2 with its message and no
+    # traceback, and leaves the workdir empty.
+    workdir = tempfile.mkdtemp()
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.main",
+         "--config=experiments/configs/wyner_ziv.py:quick",
+         "--config.arms.gaussian_conditional.sweep.lmbdas=(-1.0,)",
+         f"--workdir={workdir}"], cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"}, capture_output=True,
+        text=True)
+    self.assertEqual(out.returncode, 2, out.stderr)
+    self.assertEqual(out.stderr.strip().splitlines()[-1],
+                     "error: config.arms.gaussian_conditional: sweep.lmbdas="
+                     "(-1.0,) is invalid: entry -1.0 is not allowed; "
+                     "allowed: a list of finite numbers in (0, 3.403e+38] "
+                     "(float32)")
+    self.assertNotIn("Traceback", out.stderr)
+    self.assertEqual(out.stdout, "")
+    self.assertEmpty(os.listdir(workdir))
+
   def test_job_registry_names_the_allowed_jobs(self):
     self.assertIs(jobs.get(tiny_config()), experiment)
     with self.assertRaisesRegex(ValueError, r"config.job=None is unknown; "
