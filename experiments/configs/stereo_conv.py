@@ -40,7 +40,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             "ndic_mi": ("factorized", "concat"),
             "vqvae": ("vq", "concat")}
   elif a.quick:
-    kw = dict(lmbdas=(0.01,), num_steps=8, filters=8, latent_channels=8,
+    kw = dict(lmbdas=(0.01,), num_steps=4, filters=8, latent_channels=8,
               downsamples=2, crop=(16, 32), batch_size=4)
     arms = {"ndic": ("factorized", "concat"),
             "single_view": ("factorized", "none")}
@@ -52,6 +52,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.arms = ml_collections.ConfigDict()
   for name, (entropy, fusion) in arms.items():
     c = train.arm(entropy=entropy, fusion=fusion, **kw)
+    if a.quick:
+      c.model.kernel = c.model.synthesis_kernel = 3
     if name == "ndic_mi":
       c.model.mi_estimator = "infonce"
       c.sweep.betas = (-0.1, 0.1)

@@ -55,6 +55,7 @@ class StereoTrainer(NamedTuple):
   train_chunk: Callable  # (state, lmbda, beta) -> (state, metrics)
   train: Callable        # (lmbda, beta, key) -> (state, metrics [chunks])
   init_params: Callable  # key -> params (structure for loading)
+  loss: Callable  # (params, x1, x2, λ, β, ma, key) -> (loss, (metrics, ma))
   metric_names: tuple = METRICS
 
 
@@ -214,7 +215,7 @@ def make_train(cfg: ml_collections.ConfigDict, train_pair) -> StereoTrainer:
 
   train_chunk, train = loops.scan_loops(step, init, t.chunk_steps,
                                         t.num_steps // t.chunk_steps)
-  return StereoTrainer(codec, init, train_chunk, train, init_params)
+  return StereoTrainer(codec, init, train_chunk, train, init_params, loss_fn)
 
 
 def arm(entropy: str = "factorized", fusion: str = "concat",

@@ -1,0 +1,211 @@
+"""The stereo codec as a codec (`ndc_jax.stereo.bitstream`, `model`,
+`gaussian`, `vq`): real files decode to the encoder's symbols for every
+entropy model, their length is what the entropy model predicts, the file
+does not depend on view 2, training is deterministic, and bad input is
+refused with a message naming the value."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from absl.testing import absltest, parameterized
+
+from ndc_jax.multisource import entropy_model as em
+from ndc_jax.stereo import bitstream, data, gaussian, model, train, vq
+
+H, W = 20, 44  # not multiples of 4: the codec pads and crops
+
+
+def tiny_arm(entropy="factorized", fusion="concat", num_steps=2):
+  cfg = train.arm(entropy=entropy, fusion=fusion, lmbdas=(0.01,),
+                  num_steps=num_steps, filters=6, latent_channels=5,
+                  downsamples=2, crop=(16, 16), batch_size=2)
+  cfg.model.kernel = cfg.model.synthesis_kernel = 3
+  cfg.model.codebook_size = 8
+  cfg.train.chunk_steps = num_steps
+  return cfg
+
+
+def pair(seed=0, shape=(H, W, 3)):
+  """A smooth random view and a shifted, noisy copy as view 2."""
+  rng = np.random.default_rng(seed)
+  x1 = np.clip(np.cumsum(rng.normal(0, 0.05, shape), 1) + 0.5, 0, 1)
+  x2 = np.clip(np.roll(x1, 2, 1) + rng.normal(0, 0.02, shape), 0, 1)
+  return x1.astype(np.float32), x2.astype(np.float32)
+
+
+_CODERS = {}
+
+
+def coder_params(entropy="factorized"):
+  """A coder of the tiny arm (compiled once per test run) and its params."""
+  if entropy not in _CODERS:
+    codec = model.make_codec(tiny_arm(entropy).model)
+    _CODERS[entropy] = bitstream.Coder(codec, entropy)
+  coder = _CODERS[entropy]
+  return coder, coder.codec.init_params(jax.random.key(0))
+
+
+class BitstreamTest(parameterized.TestCase):
+
+  @parameterized.parameters(*model.ENTROPY)
+  def test_file_decodes_to_the_encoders_symbols(self, entropy):
+    coder, params = coder_params(entropy)
+    x1, x2 = pair()
+    file = coder.compress(params, x1, 0.01)
+    dec = coder.decompress(params, file, x2)
+    sym = coder.symbols(params, x1, 0.01)
+    self.assertEqual(sorted(sym), sorted(dec.symbols))
+    for k in sym:
+      np.testing.assert_array_equal(sym[k], dec.symbols[k])
+    self.assertEqual(dec.image.shape, (H, W, 3))
+    self.assertTrue(np.all(np.isfinite(dec.image)))
+    self.assertGreater(bitstream.header_bytes(file), 4)
+
+  def test_file_does_not_depend_on_view_2_but_the_decoder_does(self):
+    coder, params = coder_params()
+    x1, x2 = pair(0)
+    _, other = pair(1)
+    # The file of view 1 is the same whatever view 2 the decoder holds ...
+    file = coder.compress(params, x1, 0.01)
+    self.assertEqual(file, coder.compress(params, x1.copy(), 0.01))
+    # ... and in training the rate has no gradient wrt view 2, the
+    # distortion has (the decoder uses it).
+    trainer = train.make_train(tiny_arm(), (x1, x2))
+    state = trainer.init(jax.random.key(0))
+    crop = lambda v: jnp.asarray(v[None, :16, :16])
+    def rate_and_distortion(v):
+      m = trainer.loss(state.params, crop(x1), v, 0.01, 0.0, state.mine_ma,
+                       jax.random.key(1))[1][0]
+      return jnp.stack([m["bpp"], m["mse"]])
+    jac = jax.jacrev(rate_and_distortion)(crop(x2))  # [2, 1, 16, 16, 3]
+    self.assertEqual(float(jnp.abs(jac[0]).max()), 0.0)
+    self.assertGreater(float(jnp.abs(jac[1]).max()), 0.0)
+    a = coder.decompress(params, file, x2).image
+    b = coder.decompress(params, file, other).image
+    self.assertGreater(float(np.abs(a - b).max()), 0.0)
+
+  def test_factorized_bits_equal_the_coded_bytes_within_1pct(self):
+    # The entropy model fitted to the latents of the Motorcycle test band.
+    coder, params = coder_params()
+    x1 = data.motorcycle_splits()["test"][0][:, :320]
+    y = coder.symbols(params, x1, 0.01)["y"].astype(np.float32)
+    opt = optax.adam(0.05)
+    ent = params["entropy"]["y"]
+
+    @jax.jit
+    def fit(ent, state):
+      g = jax.grad(lambda e: jnp.sum(em.bits(e, jnp.asarray(y))))(ent)
+      upd, state = opt.update(g, state)
+      return optax.apply_updates(ent, upd), state
+    state = opt.init(ent)
+    for _ in range(300):
+      ent, state = fit(ent, state)
+    params["entropy"]["y"] = ent
+    file = coder.compress(params, x1, 0.01)
+    est = coder.estimated_bits(params, coder.symbols(params, x1, 0.01))
+    coded = 8 * (len(file) - bitstream.header_bytes(file))
+    self.assertLess(abs(coded - est) / est, 0.01)
+
+  def test_gaussian_bits_equal_the_coded_bytes_within_1pct(self):
+    rng = np.random.default_rng(0)
+    sigma = rng.uniform(0.11, 6.0, 20000)
+    y = np.round(rng.normal(0, sigma)).astype(np.int64)
+    words, lo, hi = gaussian.encode(y, sigma)
+    est = float(jnp.sum(gaussian.bits(jnp.asarray(y, jnp.float32),
+                                      jnp.asarray(sigma, jnp.float32))))
+    self.assertLess(abs(32 * words.size - est) / est, 0.01)
+    np.testing.assert_array_equal(gaussian.decode(words, lo, hi, sigma), y)
+
+  def test_vq_index_bits_equal_the_coded_bytes_within_1pct(self):
+    logits = jnp.asarray(np.random.default_rng(1).normal(0, 1.5, 16),
+                         jnp.float32)
+    k = np.asarray(jax.random.categorical(jax.random.key(0), logits,
+                                          shape=(20000,)))
+    est = float(jnp.sum(vq.index_bits(logits)[k]))
+    words = vq.encode(k, logits)
+    self.assertLess(abs(32 * words.size - est) / est, 0.01)
+    np.testing.assert_array_equal(vq.decode(words, logits, k.size), k)
+
+  def test_vq_choice_trades_distortion_for_bits(self):
+    cb = jnp.asarray([[0.0], [1.0]])
+    logits = jnp.log(jnp.asarray([0.99, 0.01]))
+    e = jnp.asarray([[0.8]])
+    self.assertEqual(int(vq.select(e, cb, logits, 1e4)[0]), 1)  # nearest
+    self.assertEqual(int(vq.select(e, cb, logits, 1.0)[0]), 0)  # cheaper
+
+
+class TrainTest(parameterized.TestCase):
+
+  def test_same_config_and_seed_give_the_same_numbers(self):
+    trainer = train.make_train(tiny_arm(num_steps=2), pair(0, (24, 40, 3)))
+    run = jax.jit(trainer.train)
+    runs = [run(jnp.float32(0.01), jnp.float32(0.0), jax.random.key(3))
+            for _ in range(2)]
+    jax.tree.map(np.testing.assert_array_equal,
+                 (runs[0][0].params, runs[0][1]),
+                 (runs[1][0].params, runs[1][1]))
+    self.assertTrue(np.all(np.isfinite(np.asarray(runs[0][1]["loss"]))))
+    # Another seed trains another model.
+    other = run(jnp.float32(0.01), jnp.float32(0.0), jax.random.key(4))
+    self.assertFalse(np.array_equal(np.asarray(other[1]["loss"]),
+                                    np.asarray(runs[0][1]["loss"])))
+
+
+class BadInputTest(parameterized.TestCase):
+
+  def test_pairs_of_different_sizes_or_channels(self):
+    x1, x2 = pair()
+    with self.assertRaisesRegex(ValueError, r"view 1 is \(20, 44, 3\) and "
+                                r"view 2 is \(20, 40, 3\)"):
+      data.check_pair(x1, x2[:, :40], "test pair")
+    with self.assertRaisesRegex(ValueError, r"view 2 has shape \(20, 44, 1\)"
+                                r".*colour images \[H, W, 3\]"):
+      data.check_pair(x1, x2[..., :1], "test pair")
+    with self.assertRaisesRegex(ValueError, "training pair"):
+      train.make_train(tiny_arm(), (x1, x2[:, :40]))
+
+  def test_crop_larger_than_the_image(self):
+    cfg = tiny_arm()
+    cfg.train.crop = (32, 16)
+    with self.assertRaisesRegex(ValueError, r"train.crop=\(32, 16\) does not "
+                                r"fit the training images of 20x44 px; "
+                                r"allowed: 1..20 x 1..44"):
+      train.make_train(cfg, pair())
+
+  def test_crop_sizes_the_transforms_cannot_divide(self):
+    cfg = tiny_arm("hyperprior")
+    cfg.train.crop = (16, 12)  # hyperprior: multiples of 2^(2 + 2)
+    with self.assertRaisesRegex(ValueError, r"train.crop=\(16, 12\): both "
+                                r"sides must be multiples of 16"):
+      train.make_train(cfg, pair(0, (24, 40, 3)))
+
+  def test_side_information_of_another_size(self):
+    coder, params = coder_params()
+    x1, x2 = pair()
+    file = coder.compress(params, x1, 0.01)
+    with self.assertRaisesRegex(ValueError, "holds a 20x44 px view; the side "
+                                "information is 20x40"):
+      coder.decompress(params, file, x2[:, :40])
+
+  @parameterized.parameters(("model.entropy", "gmm"), ("model.fusion", "add"),
+                            ("train.decoder_input", "soft"))
+  def test_unknown_names(self, field, value):
+    cfg = tiny_arm()
+    section, key = field.split(".")
+    cfg[section][key] = value
+    with self.assertRaisesRegex(ValueError, rf"{field}='{value}' is unknown; "
+                                "allowed"):
+      train.validate(cfg, (64, 64, 3))
+
+  def test_beta_without_an_estimator(self):
+    cfg = tiny_arm()
+    cfg.sweep.betas = (0.1,)
+    with self.assertRaisesRegex(ValueError, "β_MI ≠ 0 needs"):
+      train.validate(cfg, (64, 64, 3))
+    self.assertIsInstance(cfg, ml_collections.ConfigDict)
+
+
+if __name__ == "__main__":
+  absltest.main()
