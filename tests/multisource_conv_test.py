@@ -79,6 +79,31 @@ class TransformTest(parameterized.TestCase):
     chex.assert_shape(trainer.encode(params, xs)[0][0], (4, (W // 4) * 4))
     self.assertEqual(trainer.latent_shape, (W // 4, 4))
 
+  def test_separate_decoders_see_only_their_own_latents(self):
+    cfg = small_arm()
+    cfg.model.decoder, cfg.model.solo_decoders = "separate", False
+    trainer = conv.make_train(cfg, toy_source())
+    params = trainer.init(jax.random.key(0)).params
+    ys = [y for y, _ in trainer.encode(params, toy_source().sample(
+        jax.random.key(1), 4))]
+    jac = jax.jacobian(lambda y2: trainer.decode(params, [ys[0], y2])[0])(
+        ys[1])
+    self.assertEqual(float(jnp.abs(jac).max()), 0.0)
+    self.assertIsNone(trainer.decode_alone)
+    cfg.model.solo_decoders = True  # they would duplicate its decoders
+    with self.assertRaisesRegex(ValueError, "solo_decoders"):
+      conv.make_train(cfg, toy_source())
+
+  def test_slope_one_makes_the_analysis_linear(self):
+    enc = conv.Analysis(C, 8, 4, 5, 2, slope=1.0, rngs=nnx.Rngs(0))
+    a, b = jax.random.normal(jax.random.key(2), (2, 2, W, C))
+    f = lambda x: enc(x) - enc(jnp.zeros_like(x))  # minus the biases' part
+    chex.assert_trees_all_close(f(a + 2 * b), f(a) + 2 * f(b), atol=1e-4)
+    leaky = conv.Analysis(C, 8, 4, 5, 2, rngs=nnx.Rngs(0))
+    g = lambda x: leaky(x) - leaky(jnp.zeros_like(x))
+    self.assertGreater(float(jnp.abs(g(a + 2 * b) - g(a) - 2 * g(b)).max()),
+                       1e-2)
+
   def test_bad_window_is_refused(self):
     cfg = small_arm()
     cfg.model.downsamples = 5  # 16 samples cannot halve 5 times

@@ -8,6 +8,7 @@ from unittest import mock
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 from absl.testing import absltest
 
@@ -18,10 +19,9 @@ from ndc_jax.realdata import classical, protocol, tiling
 from ndc_jax.realdata import job as realdata_job
 
 
-def untrained(name, arm_cfg, source, run_dir, mesh):
+def untrained(name, arm_cfg, trainer, run_dir, mesh):
   """Init params instead of training: the job's plumbing, fast."""
   del name, run_dir, mesh
-  trainer = multisource.make_train(arm_cfg, source)
   inits = [trainer.init(jax.random.key(int(s))).params
            for s in multisource.sweep_grid(arm_cfg)[2]]
   return trainer, jax.tree.map(lambda *a: jnp.stack(a), *inits)
@@ -75,18 +75,47 @@ class GapTest(absltest.TestCase):
     self.assertTrue(np.isnan(rows[2]["gap_db"]))  # no extrapolation
 
 
+class SeparateGainTest(absltest.TestCase):
+
+  def test_separate_codec_at_the_joint_rate(self):
+    config = ml_collections.ConfigDict({"arms": {
+        "joint": {"eval": {"separate_arm": "sep"}}, "sep": {"eval": {}}}})
+    row = lambda arm, rate, prd, seed=0: {
+        "run": "r", "split": "test", "seed": seed, "arm": arm,
+        "op_bpd_mean": rate, "prd_pct": prd}
+    rows = [row("sep", 0.1, 50.0), row("sep", 0.3, 30.0),
+            row("sep", 0.2, 0.0, seed=1),  # another seed: not a point
+            row("joint", 0.15, 40.0), row("joint", 0.4, 20.0)]
+    realdata_job.add_separate_gains(rows, config, "prd_pct")
+    self.assertAlmostEqual(rows[3]["separate_prd_pct"], 45.0)
+    self.assertAlmostEqual(rows[3]["separate_gain_prd"], 5.0)  # joint better
+    self.assertTrue(np.isnan(rows[4]["separate_gain_prd"]))  # no extrapolation
+    self.assertNotIn("separate_prd_pct", rows[0])
+
+
 class JobBaselineRowsTest(absltest.TestCase):
 
   def _run(self, config):
     with tempfile.TemporaryDirectory() as d, mock.patch.object(
         realdata_job, "train_arm", untrained):
-      learned = realdata_job.train_and_evaluate(config, d)
+      out = realdata_job.train_and_evaluate(config, d)
       rows = results.read_csv(os.path.join(d, "rd.csv"))
       self.assertTrue(os.path.exists(os.path.join(
           d, "baselines_protocol.csv")))
-      table = realdata_job.format_table(learned, config)
+      table = realdata_job.format_table(out, config)
+    learned = [r for r in out if r["kind"] == "learned"]
     base = [r for r in rows if r["kind"] == "baseline"]
-    self.assertLen([r for r in rows if r["kind"] == "learned"], len(learned))
+    self.assertEqual([r["kind"] for r in rows], [r["kind"] for r in out])
+    # The printed table: learned rows with their gap, then every classical
+    # row (one line each) under its own header.
+    learned_text, base_text = table.split(
+        "classical codecs on the same test region (kind=baseline):\n")
+    self.assertIn(classical.GAP["psnr_db" if "psnr_db" in learned[0]
+                                else "prd_pct"], learned_text.split("\n")[0])
+    self.assertLen(learned_text.strip().split("\n"), 1 + len(learned))
+    self.assertLen(base_text.split("\n"), 1 + len(base))
+    for r in base:
+      self.assertIn(r["arm"], base_text)
     self.assertTrue(all(r["split"] == "test" for r in base))
     test_learned = [r for r in rows if r["kind"] == "learned"
                     and r["split"] == "test"]

@@ -17,18 +17,31 @@ from ndc_jax.realdata import job as realdata_job
 
 class ConvJobTest(absltest.TestCase):
 
-  def test_quick_config_writes_learned_conv_rows(self):
-    config = eeg_conv.get_config("quick")
-    c = config.arms.conv
-    c.train.num_steps = c.train.chunk_steps = 10  # one curve stage
+  def test_quick_mi_config_writes_learned_conv_rows(self):
+    # The MI-regularized variant (`:mi`, InfoNCE, β_MI ∈ {−0.1, 0, 0.1})
+    # and the separately trained twin arm, on the real EEG data.
+    config = eeg_conv.get_config("quick,mi")
+    for c in config.arms.values():
+      c.train.num_steps = c.train.chunk_steps = 10  # one curve stage
     with tempfile.TemporaryDirectory() as d:
-      learned = realdata_job.train_and_evaluate(config, d)
+      out = realdata_job.train_and_evaluate(config, d)
       rows = results.read_csv(os.path.join(d, "rd.csv"))
       curve = results.read_csv(os.path.join(d, "curve.csv"))
-      table = realdata_job.format_table(learned, config)
+      table = realdata_job.format_table(out, config)
       self.assertTrue(os.path.exists(os.path.join(d, "rd.png")))
+      mi_bits = [m["mi_bits"] for m in results.read_jsonl(
+          os.path.join(d, "split", "conv", "metrics.jsonl"))]
+    self.assertTrue(np.all(np.isfinite(mi_bits)) and np.any(mi_bits))
     conv_rows = [r for r in rows if r["arm"] == "conv"]
     self.assertEqual({r["split"] for r in conv_rows}, {"val", "test"})
+    self.assertEqual(sorted({float(r["beta_mi"]) for r in conv_rows}),
+                     [-0.1, 0.0, 0.1])
+    self.assertTrue(all(r["mi_estimator"] == "infonce" for r in conv_rows))
+    twin = [r for r in rows if r["arm"] == "conv_separate"]
+    self.assertLen(twin, 2)  # val and test, β_MI = 0
+    for r in twin:
+      self.assertTrue(np.isfinite(float(r["prd_pct"])))
+      self.assertTrue(np.isnan(float(r["alone_prd_pct"])))  # no lone decoders
     self.assertTrue(all(r["kind"] == "learned" for r in conv_rows))
     for r in conv_rows:
       self.assertTrue(np.isnan(float(r["kl_bpd_sum"])))  # no posterior
@@ -47,11 +60,17 @@ class ConvJobTest(absltest.TestCase):
     test = [r for r in conv_rows if r["split"] == "test"][0]
     self.assertTrue(all(r["num_heldout"] == test["num_heldout"]
                         for r in base))  # the same tiles
-    self.assertLen(curve, 1)
-    self.assertEqual(int(curve[0]["step"]), 10)
-    self.assertAlmostEqual(float(curve[0]["prd_pct"]), float(test["prd_pct"]),
-                           delta=1e-3)
+    self.assertLen(curve, 4)  # 3 β_MI of conv, 1 of its twin; one stage
+    self.assertEqual({int(r["step"]) for r in curve}, {10})
+    at_test = {(r["arm"], r["beta_mi"]): r["prd_pct"] for r in rows
+               if r["split"] == "test" and r["kind"] == "learned"}
+    for r in curve:
+      self.assertAlmostEqual(float(r["prd_pct"]),
+                             float(at_test[r["arm"], r["beta_mi"]]),
+                             delta=1e-3)
     self.assertIn("side_gain_prd", table)
+    for col in ("separate_prd_pct", "separate_gain_prd"):
+      self.assertIn(col, rows[0])
 
   def test_channels_that_do_not_fit_are_refused(self):
     config = ecg_conv.get_config("quick")
@@ -62,6 +81,34 @@ class ConvJobTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "images"):
       realdata_job.check_arm("conv", arm, _FakeData(((16, 16, 1),) * 2))
     realdata_job.check_arm("conv", arm, _FakeData(((1, 32), (1, 32))))
+
+
+class ValidationOrderTest(absltest.TestCase):
+  """A config the job refuses leaves its workdir empty: every check runs
+  before config.json is written (regression: check_arm, the trainers' own
+  checks and the baselines' ran after it)."""
+
+  def _refused(self, config, pattern):
+    with tempfile.TemporaryDirectory() as d:
+      with self.assertRaisesRegex(ValueError, pattern):
+        realdata_job.train_and_evaluate(config, d)
+      self.assertEqual(os.listdir(d), [])
+
+  def test_arm_that_does_not_fit_the_data(self):
+    config = eeg_conv.get_config("quick")
+    config.arms.conv.model.channels = (3, 2)
+    self._refused(config, r"config.arms.conv: model.channels=\(3, 2\)")
+
+  def test_trainer_check(self):
+    config = eeg_conv.get_config("quick")
+    config.arms.conv.train.chunk_steps = 7  # 40 steps: not a multiple
+    self._refused(config, r"config.arms.conv: train.num_steps=40 must be a "
+                  r"multiple of train.chunk_steps=7")
+
+  def test_baseline_step(self):
+    config = eeg_conv.get_config("quick")
+    config.baselines.signal_steps = (0.5, -1.0)
+    self._refused(config, r"config.baselines.signal_steps=\(0.5, -1.0\)")
 
 
 class _FakeData:

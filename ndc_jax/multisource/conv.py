@@ -8,14 +8,19 @@ sampler gives it); its encoder sees only x_i:
 
     analysis_i:  1×1 conv C_i → F (a learned channel mixing, random init: no
                  KLT is built in), then `downsamples` strided convs (kernel k,
-                 stride 2, leaky ReLU), then a conv F → M
+                 stride 2, leaky ReLU of negative slope `model.slope`: 1 makes
+                 the transforms linear), then a conv F → M
                  -> y_i [W / 2^downsamples, M], flattened [L·M] (position-major)
     ŷ_i = round(y_i) at test, ỹ_i = y_i + U(−½, ½) in training
     rate:        −Σ log2 P(ŷ_i) under a learned factorized density per latent
                  element (`entropy_model`, one ANS stream per source)
     synthesis:   one joint decoder of all latents [L, N·M] (convs, each
                  upsampling ×2 by a sub-pixel reshape)
-                 with one 1×1 head per source -> x̂_i [C_i, W].
+                 with one 1×1 head per source -> x̂_i [C_i, W]
+                 (model.decoder='joint'); or, model.decoder='separate', one
+                 decoder per source of its own latents only [L, M]: the
+                 same codec trained for separate decoding, the reference
+                 of the side-information gain at equal rate.
 
 The loss per source dimension (n = Σ_i C_i·W) is the operational
 rate-distortion Lagrangian
@@ -51,7 +56,7 @@ from ndc_jax.multisource import mi
 from ndc_jax.multisource import sources as ms
 
 ESTIMATORS = ("none",) + tuple(mi.ESTIMATORS)
-SLOPE = 0.01
+DECODERS = ("joint", "separate")
 METRICS = ("loss", "op_bpd", "mse", "mse_alone", "mi_bits")
 
 
@@ -76,10 +81,12 @@ class Conv1D(nnx.Module):
 
 
 class Analysis(nnx.Module):
-  """x [B, W, C] -> y [B, W / 2^downsamples, M]."""
+  """x [B, W, C] -> y [B, W / 2^downsamples, M]; leaky ReLU of negative
+  `slope` after each strided conv (slope 1: a linear transform)."""
 
-  def __init__(self, channels, filters, latent, kernel, downsamples, *,
-               rngs: nnx.Rngs):
+  def __init__(self, channels, filters, latent, kernel, downsamples,
+               slope=0.01, *, rngs: nnx.Rngs):
+    self.slope = slope
     self.mix = Conv1D(channels, filters, 1, rngs=rngs)
     self.down = nnx.List([Conv1D(filters, filters, kernel, 2, rngs=rngs)
                           for _ in range(downsamples)])
@@ -88,15 +95,17 @@ class Analysis(nnx.Module):
   def __call__(self, x):
     h = self.mix(x)
     for conv in self.down:
-      h = jax.nn.leaky_relu(conv(h), SLOPE)
+      h = jax.nn.leaky_relu(conv(h), self.slope)
     return self.out(h)
 
 
 class Synthesis(nnx.Module):
-  """Latents [B, L, K] -> one output per head, [B, L·2^upsamples, C_j]."""
+  """Latents [B, L, K] -> one output per head, [B, L·2^upsamples, C_j];
+  leaky ReLU of negative `slope` as in `Analysis`."""
 
-  def __init__(self, latent, filters, heads, kernel, upsamples, *,
-               rngs: nnx.Rngs):
+  def __init__(self, latent, filters, heads, kernel, upsamples, slope=0.01,
+               *, rngs: nnx.Rngs):
+    self.slope = slope
     self.inp = Conv1D(latent, filters, kernel, rngs=rngs)
     # Each upsampling: a conv to 2F channels, then [L, 2F] -> [2L, F]
     # (sub-pixel; Shi et al. 2016) — a transposed conv's backward pass is
@@ -106,11 +115,11 @@ class Synthesis(nnx.Module):
     self.heads = nnx.List([Conv1D(filters, c, 1, rngs=rngs) for c in heads])
 
   def __call__(self, z):
-    h = jax.nn.leaky_relu(self.inp(z), SLOPE)
+    h = jax.nn.leaky_relu(self.inp(z), self.slope)
     for conv in self.up:
       h = conv(h)
       h = jax.nn.leaky_relu(h.reshape(h.shape[0], -1, h.shape[-1] // 2),
-                            SLOPE)
+                            self.slope)
     return [head(h) for head in self.heads]
 
 
@@ -165,6 +174,16 @@ def validate(config: ml_collections.ConfigDict, source: ms.MultiSource,
   if len({d // c for d, c in zip(source.dims, channels)}) != 1:
     raise ValueError("every source needs the same window length (the joint "
                      "decoder aligns their latents in time)")
+  if not (isinstance(m.slope, (int, float)) and 0 <= m.slope <= 1):
+    raise ValueError(f"model.slope={m.slope!r} is invalid; allowed: a number "
+                     "in [0, 1] (leaky ReLU's negative slope; 1 = linear)")
+  if m.decoder not in DECODERS:
+    raise ValueError(f"model.decoder={m.decoder!r} is unknown; allowed: "
+                     f"{DECODERS}")
+  if m.decoder == "separate" and m.solo_decoders:
+    raise ValueError("model.solo_decoders=True with model.decoder="
+                     "'separate': its decoders already see one source each; "
+                     "set model.solo_decoders=False")
   if m.mi_estimator not in ESTIMATORS:
     raise ValueError(f"model.mi_estimator={m.mi_estimator!r} is unknown; "
                      f"allowed: {ESTIMATORS}")
@@ -210,16 +229,21 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
   flat = length * lat
   n_tot = float(sum(dims))
   use_mi = m.mi_estimator != "none"
+  separate = m.decoder == "separate"
   terms = mi.multiway_terms(m.get("mi_multiway", "pairwise"), num) if (
       use_mi) else []
 
   def build(key):
     keys = jax.random.split(key, 2 * num + 1 + len(terms))
-    encs = [Analysis(c, m.filters, lat, m.kernel, m.downsamples,
+    encs = [Analysis(c, m.filters, lat, m.kernel, m.downsamples, m.slope,
                      rngs=nnx.Rngs(k)) for c, k in zip(channels, keys[:num])]
-    dec = Synthesis(num * lat, m.filters, channels, m.kernel, m.downsamples,
-                    rngs=nnx.Rngs(keys[num]))
-    alone = [Synthesis(lat, m.filters, [c], m.kernel, m.downsamples,
+    dec = ([Synthesis(lat, m.filters, [c], m.kernel, m.downsamples, m.slope,
+                      rngs=nnx.Rngs(k))
+            for c, k in zip(channels, jax.random.split(keys[num], num))]
+           if separate else
+           Synthesis(num * lat, m.filters, channels, m.kernel, m.downsamples,
+                     m.slope, rngs=nnx.Rngs(keys[num])))
+    alone = [Synthesis(lat, m.filters, [c], m.kernel, m.downsamples, m.slope,
                        rngs=nnx.Rngs(k))
              for c, k in zip(channels, keys[num + 1:2 * num + 1])
              ] if m.solo_decoders else []
@@ -230,7 +254,9 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
 
   # The modules' structure, traced abstractly (nothing is computed).
   shapes = nnx.eval_shape(lambda: build(jax.random.key(0)))
-  g_enc, g_dec = [nnx.split(e)[0] for e in shapes[0]], nnx.split(shapes[1])[0]
+  g_enc = [nnx.split(e)[0] for e in shapes[0]]
+  g_dec = ([nnx.split(d)[0] for d in shapes[1]] if separate
+           else nnx.split(shapes[1])[0])
   g_alone = [nnx.split(a)[0] for a in shapes[2]]
   g_crit = [nnx.split(c)[0] for c in shapes[3]]
 
@@ -239,7 +265,8 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
     return {"enc": {"encoders": [nnx.split(e)[1] for e in encs],
                     "entropy": [em.init_params(flat, m.entropy_components)
                                 for _ in range(num)]},
-            "dec": nnx.split(dec)[1],
+            "dec": ([nnx.split(d)[1] for d in dec] if separate
+                    else nnx.split(dec)[1]),
             "alone": [nnx.split(a)[1] for a in alone],
             "critic": [nnx.split(c)[1] for c in critics]}
 
@@ -255,13 +282,18 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
                                 channels)]
     return [(y, jnp.zeros_like(y)) for y in ys]
 
+  def decode_each(graphs, states, ys):  # source i from ŷ_i alone
+    return [from_time(nnx.merge(g, p)(y.reshape(-1, length, lat))[0])
+            for g, p, y in zip(graphs, states, ys)]
+
   def decode(params, ys):
+    if separate:
+      return decode_each(g_dec, params["dec"], ys)
     z = jnp.concatenate([y.reshape(-1, length, lat) for y in ys], -1)
     return [from_time(h) for h in nnx.merge(g_dec, params["dec"])(z)]
 
   def decode_alone(params, ys):
-    return [from_time(nnx.merge(g, p)(y.reshape(-1, length, lat))[0])
-            for g, p, y in zip(g_alone, params["alone"], ys)]
+    return decode_each(g_alone, params["alone"], ys)
 
   def mi_nats(params, ys, key, ma):
     critics = [nnx.merge(g, p) for g, p in zip(g_crit, params["critic"])]
@@ -351,7 +383,11 @@ def arm(channels=(1, 1), filters: int = 32, latent_channels: int = 8,
   c.model = ml_collections.ConfigDict(dict(
       name="conv", channels=tuple(channels), filters=filters,
       latent_channels=latent_channels, kernel=5, downsamples=downsamples,
+      slope=0.01,  # leaky ReLU's negative slope (1.0: linear transforms)
       entropy_components=3, solo_decoders=True,
+      # 'separate': each source decoded from its own latents only (then
+      # solo_decoders=False), the separately trained reference codec.
+      decoder="joint",
       # The MI-regularized variant: 'infonce' or 'mine' with β_MI ≠ 0.
       mi_estimator="none", critic="separable", critic_hidden=(64,),
       critic_embed=16, num_negatives=31, mi_multiway="pairwise"))

@@ -36,6 +36,33 @@ GAP = {"psnr_db": "gap_db", "prd_pct": "gap_prd"}
 LOSSLESS = "lossless_flac_like"
 
 
+def check_config(cfg, image: bool) -> None:
+  """Raises ValueError naming a bad `config.baselines` field (a codec that
+  is unknown or lacks a quality sweep, a quantizer step that is not a finite
+  number > 0) and ImportError for a missing codec library — before the job
+  writes or trains anything."""
+  if image:
+    for codec in cfg.image_codecs:
+      if codec not in image_codecs.CODECS:
+        raise ValueError(f"config.baselines.image_codecs: {codec!r} is "
+                         f"unknown; allowed: {image_codecs.CODECS}")
+      if not tuple(cfg.image_qualities.get(codec, ())):
+        raise ValueError(f"config.baselines.image_qualities.{codec} is "
+                         "missing or empty; give the codec's quality sweep")
+      image_codecs.check_available(codec)
+    return
+  for transform in cfg.signal_codecs:
+    if transform not in signal_codecs.TRANSFORMS:
+      raise ValueError(f"config.baselines.signal_codecs: {transform!r} is "
+                       f"unknown; allowed: {signal_codecs.TRANSFORMS}")
+  if cfg.signal_codecs and not all(
+      isinstance(m, (int, float)) and 0 < m < np.inf
+      for m in cfg.signal_steps):
+    raise ValueError(f"config.baselines.signal_steps="
+                     f"{tuple(cfg.signal_steps)!r}; allowed: finite numbers "
+                     "> 0 (quantizer steps in units of the train std)")
+
+
 def _row(split, codec, setting, bits, dims, metrics, encode_s, decode_s,
          num, header_bits=None, fit_s=0.0) -> dict:
   n = len(bits)
@@ -123,6 +150,19 @@ def baseline_rows(cfg, train, heldout: dict) -> list[dict]:
   return out
 
 
+def at_rate(points: list[dict], metric: str, rate_bpd: float) -> float:
+  """One codec's `metric` at `rate_bpd` (bits per dimension): linear
+  interpolation between its points' (op_bpd_mean, metric), NaN outside
+  their rates (no extrapolation) or for no points."""
+  if not points:
+    return float("nan")
+  rate, val = np.asarray(sorted((p["op_bpd_mean"], p[metric])
+                                for p in points)).T
+  if not rate[0] <= rate_bpd <= rate[-1]:
+    return float("nan")
+  return float(np.interp(rate_bpd, rate, val))
+
+
 def add_gaps(rows: list[dict], baselines: list[dict], metric: str) -> None:
   """Adds baseline_name, baseline_<metric> and the gap (GAP[metric]) to each
   learned row of a held-out split, against the baselines of its run and
@@ -133,12 +173,10 @@ def add_gaps(rows: list[dict], baselines: list[dict], metric: str) -> None:
     pool = [b for b in baselines if b["run"] == r["run"]
             and b["split"] == r["split"] and b["arm"] != LOSSLESS]
     for codec in sorted({b["arm"] for b in pool}):
-      pts = sorted((b["op_bpd_mean"], b[metric]) for b in pool
-                   if b["arm"] == codec)
-      rate, val = np.asarray(pts).T
-      if rate[0] <= r["op_bpd_mean"] <= rate[-1]:
-        v = float(np.interp(r["op_bpd_mean"], rate, val))
-        if np.isnan(best[0]) or (v > best[0] if higher else v < best[0]):
-          best = (v, codec)
+      v = at_rate([b for b in pool if b["arm"] == codec], metric,
+                  r["op_bpd_mean"])
+      if np.isfinite(v) and (np.isnan(best[0]) or
+                             (v > best[0] if higher else v < best[0])):
+        best = (v, codec)
     r["baseline_name"], r[f"baseline_{metric}"] = best[1], best[0]
     r[GAP[metric]] = r[metric] - best[0]

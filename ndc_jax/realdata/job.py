@@ -26,6 +26,19 @@ one: alone_* and side_gain_* columns). An arm with `eval.curve` trains in
 `train.chunk_steps` stages and, after each, codes the test split: curve.csv
 (one row per run × arm × stage × grid point: step, rate, metric, alone
 metric, side gain, the best classical codec at that rate and the gap).
+
+The side-information gain against a separately trained codec: an arm whose
+`eval.separate_arm` names a conv arm with `model.decoder='separate'` (the
+same codec, each source decoded from its own latents only, trained so)
+gets, per row, that arm's metric at the row's rate (`separate_<metric>`,
+linear interpolation between its λ points of the same run, split and seed;
+NaN outside their rates) and `separate_gain_prd` = separate PRD − joint
+PRD (`separate_gain_db` = joint PSNR − separate PSNR; positive: joint
+decoding is better at equal rate).
+
+`train_and_evaluate` returns the rows of rd.csv (learned and baseline,
+`kind`); `format_table` prints the learned held-out rows with their gaps,
+then the classical rows of the same region.
 """
 
 import json
@@ -56,6 +69,7 @@ RATES = ("kl_bpd", "op_est_bpd", "op_bpd")
 TIMING = ("encode_us", "decode_us", "encode_us_batch1", "decode_us_batch1")
 TRAINERS = {"vae": multisource.make_train, "conv": conv.make_train}
 CURVE = ("run", "arm", "step", "lmbda", "beta_mi", "seed", "op_bpd_mean")
+SEPARATE_GAIN = {"psnr_db": "separate_gain_db", "prd_pct": "separate_gain_prd"}
 
 
 def make_trainer(arm_cfg, source):
@@ -80,6 +94,35 @@ def check_arm(name: str, arm_cfg, data) -> None:
                      f"model.channels accordingly")
 
 
+def prepare_runs(config, test, runs, name: str) -> list[tuple]:
+  """Validates the whole config before anything is written or trained:
+  every arm's shared fields (`runner.check_arms`), its fit to the data
+  (`check_arm`, on the `test` split's shapes), the baselines
+  (`classical.check_config`) and each trainer's own checks (building it on
+  every run's source). Returns per run (normaliser fitted on its train
+  split, {arm: trainer}); errors are ValueErrors naming the arm and field."""
+  runner.check_arms(config)
+  for arm, arm_cfg in config.arms.items():
+    check_arm(arm, arm_cfg, test)
+    check_separate_arm(arm, arm_cfg, config.arms)
+  if "baselines" in config:
+    classical.check_config(config.baselines, realdata_eval.is_image(
+        test.shapes[0]))
+  out = []
+  for _, train, _ in runs:
+    norm = protocol.fit_normalizer(train, config.data.get("normalize",
+                                                          "channel"))
+    source = multisource_sources.from_data(norm.apply(train), name)
+    trainers = {}
+    for arm, arm_cfg in config.arms.items():
+      try:
+        trainers[arm] = make_trainer(arm_cfg, source)
+      except ValueError as e:
+        raise ValueError(f"config.arms.{arm}: {e}") from None
+    out.append((norm, trainers))
+  return out
+
+
 def columns(num_sources: int, image: bool) -> tuple[str, ...]:
   """rd.csv header: rates in bits per dimension, distortions, µs latency."""
   dist = (realdata_eval.IMAGE_METRICS if image
@@ -91,7 +134,41 @@ def columns(num_sources: int, image: bool) -> tuple[str, ...]:
                                       for i in range(num_sources))
   return (FIXED + per + tuple(f"{n}_sum" for n in RATES) + ("op_bpd_mean",)
           + dist + (f"baseline_{metric}", classical.GAP[metric]) + alone
-          + (realdata_eval.SIDE_GAIN[metric],) + TIMING)
+          + (realdata_eval.SIDE_GAIN[metric], f"separate_{metric}",
+             SEPARATE_GAIN[metric]) + TIMING)
+
+
+def check_separate_arm(name: str, arm_cfg, arms) -> None:
+  """Raises ValueError unless the arm's `eval.separate_arm` (if set) names
+  another conv arm of `arms` with model.decoder='separate'."""
+  other = arm_cfg.eval.get("separate_arm", "")
+  if not other:
+    return
+  ok = (other in arms and other != name
+        and arms[other].model.get("name", "vae") == "conv"
+        and arms[other].model.decoder == "separate")
+  if not ok:
+    raise ValueError(f"config.arms.{name}.eval.separate_arm={other!r}; "
+                     "allowed: another conv arm of config.arms with "
+                     f"model.decoder='separate' (arms: {tuple(arms)})")
+
+
+def add_separate_gains(rows: list[dict], config, metric: str,
+                       keys=("run", "split", "seed")) -> None:
+  """Adds separate_<metric> and SEPARATE_GAIN[metric] to the rows of every
+  arm with `eval.separate_arm`: that arm's metric at the row's rate, from
+  its rows that share `keys` (`classical.at_rate`)."""
+  sign = 1.0 if metric == "psnr_db" else -1.0
+  for name, arm_cfg in config.arms.items():
+    other = arm_cfg.eval.get("separate_arm", "")
+    if not other:
+      continue
+    for r in (r for r in rows if r["arm"] == name):
+      pool = [q for q in rows if q["arm"] == other
+              and all(q[k] == r[k] for k in keys)]
+      v = classical.at_rate(pool, metric, r["op_bpd_mean"])
+      r[f"separate_{metric}"] = v
+      r[SEPARATE_GAIN[metric]] = sign * (r[metric] - v)
 
 
 def protocol_table(rows: list[dict], cols, keys=KEYS) -> list[dict]:
@@ -194,14 +271,14 @@ def _notes(config, data) -> dict:
                      "entropy coding excluded", "device": str(jax.devices()[0])}
 
 
-def train_arm(name: str, arm_cfg, source, run_dir: str, mesh=None,
+def train_arm(name: str, arm_cfg, trainer, run_dir: str, mesh=None,
               on_stage=None):
-  """Trains (or reloads) one arm's λ × β_MI × seed grid on `source`
-  (`runner.load_or_train`, checkpoints and metrics.jsonl in run_dir/name);
-  returns (trainer, params batched on axis 0). `on_stage(trainer, step,
-  params)`, if given, trains in stages of `train.chunk_steps` (resuming the
-  checkpoint, so the result equals one run) and is called after each."""
-  trainer = make_trainer(arm_cfg, source)
+  """Trains (or reloads) one arm's λ × β_MI × seed grid with `trainer` (its
+  `make_trainer` on the run's source; `runner.load_or_train`, checkpoints
+  and metrics.jsonl in run_dir/name); returns (trainer, params batched on
+  axis 0). `on_stage(trainer, step, params)`, if given, trains in stages of
+  `train.chunk_steps` (resuming the checkpoint, so the result equals one
+  run) and is called after each."""
   arm_dir = os.path.join(run_dir, name)
   path = os.path.join(arm_dir, "params.npz")
   lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
@@ -245,13 +322,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   meta = json.loads(json.dumps({k: v for k, v in parts["test"].meta.items()
                                 if k not in ("split", "rows", "samples")},
                                default=str))
-  runner.check_workdir(config, workdir, data=meta)
   image = realdata_eval.is_image(parts["test"].shapes[0])
+  prepared = prepare_runs(config, parts["test"], runs, meta["name"])
+  runner.check_workdir(config, workdir, data=meta)  # writes config.json
   cols = columns(len(parts["test"].sources), image)
   rows, base_rows, sizes, t_start = [], [], [], time.time()
   curve = []
-  for name, arm_cfg in config.arms.items():
-    check_arm(name, arm_cfg, parts["test"])
   if any(a.eval.get("curve") for a in config.arms.values()):
     # Each curve stage compiles the same program anew: a persistent cache
     # (in workdir) makes stages 2.. load it (it takes effect if nothing has
@@ -260,10 +336,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                       os.path.join(workdir, "jax_cache"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   range_bits = float(entropy_model.RANGE_BITS)
-  for run, train, heldout in runs:
-    norm = protocol.fit_normalizer(train, config.data.get("normalize",
-                                                          "channel"))
-    source = multisource_sources.from_data(norm.apply(train), meta["name"])
+  for (run, train, heldout), (norm, trainers) in zip(runs, prepared):
     sizes.append({"run": run, "train": train.num_examples,
                   **{k: v.num_examples for k, v in heldout.items()}})
     if "baselines" in config:
@@ -278,7 +351,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         kw["on_stage"] = lambda tr, step, p: curve.extend(curve_rows(
             run, name, tr, step, p, grid, heldout["test"], norm,
             config.eval, "psnr_db" if image else "prd_pct"))
-      trainer, params = train_arm(name, arm_cfg, source,
+      trainer, params = train_arm(name, arm_cfg, trainers[name],
                                   os.path.join(workdir, run), mesh, **kw)
       train_s = time.time() - t0
       evals = realdata_eval.evaluate(trainer, params, heldout, norm,
@@ -314,6 +387,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   gap_metric = "psnr_db" if image else "prd_pct"
   classical.add_gaps(rows, base_rows, gap_metric)
   classical.add_gaps(curve, base_rows, gap_metric)
+  add_separate_gains(rows, config, gap_metric)
+  add_separate_gains(curve, config, gap_metric, ("run", "split", "seed",
+                                                 "step"))
   prot = protocol_table(rows, cols)
   base_prot = protocol_table(base_rows, cols, BASELINE_KEYS)
   metric = config.claim.metric
@@ -339,25 +415,42 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     results.write_json(os.path.join(workdir, "summary.json"), summary)
     if curve:
       side = realdata_eval.SIDE_GAIN[gap_metric]
-      results.write_csv(os.path.join(workdir, "curve.csv"), curve, CURVE + (
+      curve_cols = CURVE + (
           gap_metric, f"alone_{gap_metric}", side, "baseline_name",
-          f"baseline_{gap_metric}", classical.GAP[gap_metric]))
-  return rows
+          f"baseline_{gap_metric}", classical.GAP[gap_metric],
+          f"separate_{gap_metric}", SEPARATE_GAIN[gap_metric])
+      results.write_csv(os.path.join(workdir, "curve.csv"),
+                        _filled(curve, curve_cols), curve_cols)
+  return rows + base_rows
 
 
 def format_table(rows: list[dict], config: ml_collections.ConfigDict) -> str:
-  """Learned held-out rows as fixed-width text: rate in bits per dimension,
-  the config's claim metric and, on the test split, the best classical codec
-  at the same rate and the gap to it (gap_db or gap_prd; the classical rows
-  themselves are in rd.csv)."""
-  metric = ("psnr_db" if any("psnr_db" in r for r in rows) else "prd_pct")
+  """The rows of `train_and_evaluate` as fixed-width text, rates in bits per
+  dimension: the learned held-out rows with the config's claim metric, the
+  best classical codec at the same rate and the gap to it (gap_db or
+  gap_prd, test split), the lone decoders' and the separately trained
+  codec's metric and gains where measured; then the classical rows
+  (kind "baseline", arm = codec, setting = quality or step / train std) of
+  the same test region, by codec and rate."""
+  learned = [r for r in rows if r["kind"] == "learned"]
+  base = sorted((r for r in rows if r["kind"] == "baseline"),
+                key=lambda r: (r["run"], r["arm"], r["op_bpd_mean"]))
+  metric = "psnr_db" if any("psnr_db" in r for r in learned) else "prd_pct"
+  shown = (config.claim.metric,) + (
+      (metric,) if metric != config.claim.metric else ())
   cols = ("run", "split", "arm", "lmbda", "beta_mi", "op_bpd_mean",
-          "kl_bpd_sum", config.claim.metric)
-  if metric != config.claim.metric:
-    cols += (metric,)
-  cols += ("baseline_name", f"baseline_{metric}", classical.GAP[metric])
-  side = realdata_eval.SIDE_GAIN[metric]
-  if any(np.isfinite(r.get(side, np.nan)) for r in rows):
-    cols += (f"alone_{metric}", side)
+          "kl_bpd_sum") + shown + (
+              "baseline_name", f"baseline_{metric}", classical.GAP[metric])
+  for extra in ((f"alone_{metric}", realdata_eval.SIDE_GAIN[metric]),
+                (f"separate_{metric}", SEPARATE_GAIN[metric])):
+    if any(np.isfinite(r.get(extra[1], np.nan)) for r in learned):
+      cols += extra
   cols += ("encode_us", "decode_us")
-  return tables.format_table(rows, cols, width=14)
+  text = tables.format_table(_filled(learned, cols), cols, width=14)
+  if base:
+    base_cols = ("run", "split", "arm", "setting", "op_bpd_mean",
+                 "op_bpd_sum") + shown + ("encode_us", "decode_us")
+    text += ("\nclassical codecs on the same test region (kind=baseline):\n"
+             + tables.format_table(_filled(base, base_cols), base_cols,
+                                   width=14))
+  return text
