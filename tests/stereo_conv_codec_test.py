@@ -6,7 +6,6 @@ refused with a message naming the value."""
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 from absl.testing import absltest, parameterized
@@ -204,7 +203,6 @@ class BadInputTest(parameterized.TestCase):
     cfg.sweep.betas = (0.1,)
     with self.assertRaisesRegex(ValueError, "β_MI ≠ 0 needs"):
       train.validate(cfg, (64, 64, 3))
-    self.assertIsInstance(cfg, ml_collections.ConfigDict)
 
 
 if __name__ == "__main__":
