@@ -63,8 +63,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       c.train.chunk_steps = 5000
     config.arms[name] = c
   config.eval = ml_collections.ConfigDict(dict(
-      latency_repeats=1 if a.quick else 3, single_view_arm="single_view",
-      figure_arm="ndic"))
+      latency_repeats=1 if a.quick else 3, figure_arm="ndic"))
   quick_q = {"jpeg": (20, 80), "jpeg2000": (28.0, 38.0)}
   config.baselines = ml_collections.ConfigDict(dict(
       codecs=tuple(quick_q) if a.quick else image_codecs.CODECS,

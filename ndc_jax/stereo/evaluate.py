@@ -113,13 +113,17 @@ def interp_at(points: list[tuple[float, float]], rate: float) -> float:
       float("nan"))
 
 
-def add_gaps(rows: list[dict], baselines: list[dict],
-             single_view_arm: str) -> None:
+def add_gaps(rows: list[dict], baselines: list[dict]) -> None:
   """Adds the baseline, JPEG 2000 and single-view columns to learned rows
-  (see the module docstring)."""
+  (see the module docstring); a fused arm's single-view curve is the first
+  arm with fusion 'none' and the same entropy model (NaN if none)."""
   curve = lambda pool, arm: [(r["bpp"], r["psnr_db"]) for r in pool
                              if r["arm"] == arm]
   codecs = sorted({b["arm"] for b in baselines})
+  single = {}
+  for r in rows:
+    if r["fusion"] == "none":
+      single.setdefault(r["entropy"], r["arm"])
   for r in rows:
     at = {c: interp_at(curve(baselines, c), r["bpp"]) for c in codecs}
     ok = {c: v for c, v in at.items() if np.isfinite(v)}
@@ -129,10 +133,10 @@ def add_gaps(rows: list[dict], baselines: list[dict],
     r["gap_db"] = r["psnr_db"] - r["baseline_psnr_db"]
     r["jpeg2000_psnr_db"] = at.get("jpeg2000", float("nan"))
     r["gap_jpeg2000_db"] = r["psnr_db"] - r["jpeg2000_psnr_db"]
-    single = (interp_at(curve(rows, single_view_arm), r["bpp"])
-              if r["fusion"] != "none" else float("nan"))
-    r["single_view_psnr_db"] = single
-    r["side_gain_db"] = r["psnr_db"] - single
+    alone = single.get(r["entropy"]) if r["fusion"] != "none" else None
+    r["single_view_psnr_db"] = (interp_at(curve(rows, alone), r["bpp"])
+                                if alone else float("nan"))
+    r["side_gain_db"] = r["psnr_db"] - r["single_view_psnr_db"]
 
 
 def jpeg2000_at_rate(x1: np.ndarray, bpp: float, tol: float = 0.02,

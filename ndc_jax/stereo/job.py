@@ -77,7 +77,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   base = evaluate.classical_rows(config.baselines, d["test"])
   for b in base:
     b["train_s"] = 0.0
-  evaluate.add_gaps(rows, base, config.eval.single_view_arm)
+  evaluate.add_gaps(rows, base)
   fill = lambda r: {c: r.get(c, "" if c == "baseline_name" else
                              float("nan")) for c in COLUMNS}
   table = [fill(r) for r in rows + base]
