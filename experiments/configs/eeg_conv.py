@@ -3,16 +3,20 @@ conv transform codec (`multisource.conv`) beside DWT / DCT / KLT + DWT.
 
 The data of `eeg_physionet` (same time splits; test = samples 8784–9744,
 coded once) in 96-sample windows (train hop 8, test 10 tiles), std pooled
-per hemisphere. One conv arm: per hemisphere a learned 27 → F channel
-mixing and 3 stride-2 convs to M latent channels, a joint decoder and a
-lone decoder per hemisphere (side_gain_prd). Rows in rd.csv / rd.png beside
-the classical codecs; curve.csv: test rate and PRD after each stage.
+per hemisphere. Arm `conv`: per hemisphere a learned 27 → F channel mixing
+and 3 stride-2 convs to 24 latent channels, all linear (model.slope = 1), a
+joint decoder and a lone decoder per hemisphere (side_gain_prd). Arm
+`conv_separate`: the same codec trained with one decoder per hemisphere of
+its own latents (separate_gain_prd of the conv rows: joint against
+separate decoding at equal rate). Rows in rd.csv / rd.png beside the
+classical codecs; curve.csv: test rate and PRD after each stage.
 
-Run (~15 min on a loaded 2-core CPU):
+Run (~20 min on a loaded 2-core CPU):
   python -m experiments.main --config=experiments/configs/eeg_conv.py \\
       --workdir=runs/eeg_conv
 More steps on an accelerator: --config=experiments/configs/eeg_conv.py:gpu
-The MI-regularized variant: ...eeg_conv.py:mi; tiny: ...eeg_conv.py:quick
+The MI-regularized variant: ...eeg_conv.py:mi; without the separately
+trained arm: ...eeg_conv.py:separate=0; tiny: ...eeg_conv.py:quick
 """
 
 from experiments.configs import realdata_conv

@@ -46,7 +46,10 @@ def base(arg: str | None, data: dict, claim: dict, arm: dict,
     twin = ml_collections.ConfigDict(c.to_dict())
     twin.model.update(decoder="separate", solo_decoders=False,
                       mi_estimator="none")
+    # One λ below the conv arm's: at equal λ the twin spends more bits, so
+    # its rates would not reach the conv arm's lowest rate.
     twin.sweep.betas = (0.0,)
+    twin.sweep.lmbdas = (min(c.sweep.lmbdas) / 2,) + tuple(c.sweep.lmbdas)
     c.eval.separate_arm = "conv_separate"
     config.arms.conv_separate = twin
   if a.quick:
