@@ -54,7 +54,8 @@ class ExperimentTest(absltest.TestCase):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
     rows = results.read_csv(os.path.join(workdir, "rd.csv"))
     config = wyner_ziv.get_config("quick")
-    self.assertLen(rows, sum(len(a.sweep.lmbdas) for a in config.arms.values()))
+    self.assertLen(rows, sum(len(a.sweep.lmbdas) * len(a.sweep.seeds)
+                             for a in config.arms.values()))
     self.assertEqual(set(rows[0]), set(experiment.RD_COLUMNS))
     for r in rows:  # each row beside its arm's classical baseline hull
       hull = experiment.baseline(config.arms[r["arm"]])
@@ -67,7 +68,8 @@ class ExperimentTest(absltest.TestCase):
     self.assertIn("gap_to_baseline_bits", out.stdout)
     arm = jobs.load_arm(workdir, "laplace_marginal")
     self.assertEqual(arm.source.name, "signed_laplace")
-    self.assertLen(arm.lmbdas, len(config.arms.laplace_marginal.sweep.lmbdas))
+    sweep = config.arms.laplace_marginal.sweep
+    self.assertLen(arm.lmbdas, len(sweep.lmbdas) * len(sweep.seeds))
     with np.load(os.path.join(workdir, "params/laplace_marginal.npz")) as f:
       np.testing.assert_array_equal(jax.tree.leaves(arm.params)[0],
                                     f["leaf_00000"])
@@ -97,7 +99,7 @@ class ExperimentTest(absltest.TestCase):
     self.assertIs(jobs.get(tiny_config()), experiment)
     with self.assertRaisesRegex(ValueError, r"config.job=None is unknown; "
                                 r"allowed: \('multisource', 'realdata', "
-                                r"'wyner_ziv'\)"):
+                                r"'stereo', 'wyner_ziv'\)"):
       jobs.get(ml_collections.ConfigDict({"arms": {}}))
 
   def test_console_script_dispatches_to_each_command(self):

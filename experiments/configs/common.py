@@ -51,8 +51,13 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
   c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), seeds=(0,),
                                            models_at_once=-1))
   # baseline_quick: a coarser classical baseline hull (tests, quick runs).
+  # select_seed: with several seeds, keep per λ the seed of least
+  # rate + λ·distortion on validation_samples fresh draws (a validation set
+  # apart from the test set); rd.csv marks it `selected`.
   c.eval = ml_collections.ConfigDict(dict(num_samples=1_000_000, seed=1234,
-                                          baseline_quick=False))
+                                          baseline_quick=False,
+                                          select_seed=False,
+                                          validation_samples=100_000))
   return c
 
 

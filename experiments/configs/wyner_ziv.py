@@ -2,19 +2,21 @@
 
 * gaussian_conditional: Y = X + N, rate model q(u|y); the encoder's MLP sits
   on a codebook head (a uniform quantizer at initialization, see
-  `models.CodebookHead`), 6000 steps at batch 1024 with a cosine step decay.
+  `models.CodebookHead`), 6000 steps at batch 512 with a cosine step decay.
 * gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code):
   the argmin encoder trained by deterministic annealing (τ from 10 to 0.01
   bits over 7500 steps), a mixture decoder (16 learned centres per index,
-  drawn at random on ±3.5·std(Y)) and the exact E_{y|x} on a 256-point
+  drawn at random on ±3.5·std(Y)) and the exact E_{y|x} on a 128-point
   y-grid, 9000 steps at batch 512; it learns binning (one index serves
   several disjoint cells of x).
 * gaussian_x_is_y_plus_noise_marginal: the same arm for X = Y + N.
 * laplace_marginal:     X ~ Laplace(0, 1), Y = sign(X), rate model q(u): the
-  same recipe with K = 64, E_{y|x} exact on the support {−1, 1} of Y, 6000
-  steps (τ over 5000).
+  same recipe with K = 64, gates of width 0.5 in y, E_{y|x} exact on the
+  support {−1, 1} of Y, 6000 steps (τ over 5000); 8 seeds train at once and
+  each λ keeps the seed of least rate + λ·MSE on a validation set
+  (`eval.select_seed`).
 
-Run (the README's main job, about 3 min on a 2-core CPU):
+Run (the README's main job, about 10 min on a 2-core CPU, see docs/benchmarks.md):
   python -m experiments.main --config=experiments/configs/wyner_ziv.py \
       --workdir=runs/wyner_ziv
 Small variant for tests and notebooks:
@@ -42,7 +44,7 @@ def binning_arm(source: str, lmbdas, direction: str = "y_is_x_plus_noise"
   arm.source.direction = direction
   arm.model.update(num_indices=32, decoder="mixture", decoder_centres=16,
                    decoder_centre_range=3.5, decoder_width=0.1,
-                   side_info_grid=256, side_info_grid_range=4.5)
+                   side_info_grid=128, side_info_grid_range=4.5)
   arm.train.update(num_steps=9000, chunk_steps=500, batch_size=512,
                    learning_rate=3e-3, annealed_argmin=True, warmup_steps=0,
                    temperature_start=10.0, temperature_end=0.01,
@@ -74,11 +76,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   conditional = common.arm("gaussian", "conditional",
                            (30., 100., 300., 1e3, 3e3))
   conditional.model.encoder_head = "codebook"
-  conditional.train.update(num_steps=6000, chunk_steps=500, batch_size=1024,
+  conditional.train.update(num_steps=6000, chunk_steps=500, batch_size=512,
                            lr_schedule="cosine")
   laplace = binning_arm("signed_laplace", (3., 30., 300.))
-  laplace.model.num_indices = 64
+  laplace.model.update(num_indices=64, decoder_width=0.5)
   laplace.train.update(num_steps=6000, temperature_decay_steps=5000.0)
+  laplace.sweep.seeds = tuple(range(8))
+  laplace.eval.select_seed = True
   config.arms = ml_collections.ConfigDict({
       "gaussian_conditional": conditional,
       "gaussian_marginal": binning_arm("gaussian", (300., 500., 1e3, 2e3)),
@@ -105,6 +109,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       arm.model.encoder_hidden = arm.model.decoder_hidden = (32,)
       arm.model.prior_hidden = (32,)
       arm.sweep.lmbdas = arm.sweep.lmbdas[::2]
-      arm.eval.num_samples = 4096
+      arm.sweep.seeds = arm.sweep.seeds[:2]
+      arm.eval.num_samples = arm.eval.validation_samples = 4096
       arm.eval.baseline_quick = True
   return config

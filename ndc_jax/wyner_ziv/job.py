@@ -27,7 +27,7 @@ RD_COLUMNS = ("arm", "source", "dim", "rate_model", "encoder", "lmbda", "seed",
               "bound_bits", "gap_bits", "gap_db", "no_side_info_bits",
               "baseline_name", "baseline_bits", "gap_to_baseline_bits",
               "index_entropy_bits", "used_indices", "max_intervals",
-              "binned_indices")
+              "binned_indices", "validation_lagrangian", "selected")
 
 
 TRAIN_METRICS = ("loss", "rate_bits", "distortion", "temperature")
@@ -73,10 +73,32 @@ def baseline(arm_cfg: ml_collections.ConfigDict) -> wz_quantizers.Hull:
       arm_cfg.model.rate_model, quick=arm_cfg.eval.baseline_quick)
 
 
+def selected_seeds(lagrangian, lmbdas, seeds) -> np.ndarray:
+  """[M] bools: per λ, the grid point of least `lagrangian` [M] (one seed
+  per λ; the first on ties)."""
+  lmbdas, lagrangian = np.asarray(lmbdas), np.asarray(lagrangian)
+  keep = np.zeros(lmbdas.shape, bool)
+  for l in np.unique(lmbdas):
+    at = np.flatnonzero(lmbdas == l)
+    keep[at[np.argmin(lagrangian[at])]] = True
+  return keep
+
+
+def validation_lagrangian(arm_cfg, trainer, params, lmbdas) -> np.ndarray:
+  """[M] rate + λ·distortion (bits per scalar sample) of each model on
+  `eval.validation_samples` draws, a stream apart from the test set's."""
+  key = jax.random.fold_in(jax.random.key(arm_cfg.eval.seed), 1)
+  ev = evaluate.evaluate(trainer, params, lmbdas, key,
+                         arm_cfg.eval.validation_samples)
+  return ev["rate_bits"] + np.asarray(lmbdas) * ev["distortion"]
+
+
 def rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds) -> list[dict]:
   """The rd.csv rows of one arm: `evaluate.evaluate`'s figures `ev` (arrays
-  [M] over the grid lmbdas [M], seeds [M]) beside the arm's bound and its
-  classical baseline at each row's distortion."""
+  [M] over the grid lmbdas [M], seeds [M], and with `eval.select_seed` a
+  `validation_lagrangian`) beside the arm's bound and its classical
+  baseline at each row's distortion. `selected` marks the seed kept per λ
+  (every row without `eval.select_seed`)."""
   fixed = {"arm": name, "source": arm_cfg.source.name,
            "dim": arm_cfg.source.dim, "rate_model": arm_cfg.model.rate_model,
            "encoder": arm_cfg.model.encoder,
@@ -84,10 +106,15 @@ def rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds) -> list[dict]:
            "baseline_name": BASELINE_NAMES[arm_cfg.model.rate_model]}
   ref = np.asarray(wz_quantizers.rate_at_distortion(baseline(arm_cfg),
                                                     ev["distortion"]))
+  lagrangian = ev.get("validation_lagrangian")
+  keep = (np.ones(len(lmbdas), bool) if lagrangian is None
+          else selected_seeds(lagrangian, lmbdas, seeds))
   return [{**fixed, "lmbda": float(lmbdas[i]), "seed": int(seeds[i]),
+           "validation_lagrangian": None,
            **{k: float(v[i]) for k, v in ev.items()},
            "baseline_bits": float(ref[i]),
-           "gap_to_baseline_bits": float(ev["rate_bits"][i] - ref[i])}
+           "gap_to_baseline_bits": float(ev["rate_bits"][i] - ref[i]),
+           "selected": int(keep[i])}
           for i in range(len(lmbdas))]
 
 
@@ -98,7 +125,8 @@ BASELINE_NAMES = {"marginal": "one-shot SQ hull, H(U)",
 
 TABLE_COLUMNS = ("arm", "lmbda", "seed", "rate_bits", "rate_se_bits",
                  "distortion", "bound_bits", "gap_bits", "baseline_bits",
-                 "gap_to_baseline_bits", "no_side_info_bits", "max_intervals")
+                 "gap_to_baseline_bits", "no_side_info_bits", "max_intervals",
+                 "selected")
 
 
 def format_table(rows: list[dict],
@@ -133,17 +161,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     ev = evaluate.evaluate(trainer, params, lmbdas,
                            jax.random.key(arm_cfg.eval.seed),
                            arm_cfg.eval.num_samples)
+    if arm_cfg.eval.select_seed:
+      ev["validation_lagrangian"] = validation_lagrangian(
+          arm_cfg, trainer, params, lmbdas)
     arm_rows = rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds)
     rows += arm_rows
     if trainer.source.dim == 1:
-      best = max(range(len(arm_rows)), key=lambda i: (
-          arm_rows[i]["binned_indices"], arm_rows[i]["rate_bits"]))
+      best = max((i for i, r in enumerate(arm_rows) if r["selected"]),
+                 key=lambda i: (arm_rows[i]["binned_indices"],
+                                arm_rows[i]["rate_bits"]))
       panels.append((f"{name}, λ={float(lmbdas[best]):g}",
                      trainer.compressor, trainer.source,
                      jax.tree.map(lambda a: a[best], params), lmbdas[best]))
   if runner.is_writer():
     results.write_csv(os.path.join(workdir, "rd.csv"), rows, RD_COLUMNS)
-    plots.rd_figure(rows, {n: t.source for n, t in trainers.items()},
+    plots.rd_figure([r for r in rows if r["selected"]],
+                    {n: t.source for n, t in trainers.items()},
                     {n: baseline(config.arms[n]) for n in trainers},
                     os.path.join(workdir, "rd.png"))
     if panels:

@@ -93,10 +93,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
                      "non-empty list of values > 0")
   if not tuple(config.sweep.seeds):
     raise ValueError("sweep.seeds is empty; give at least one integer seed")
-  n = config.eval.num_samples
-  if not (isinstance(n, int) and n >= 2):
-    raise ValueError(f"eval.num_samples={n!r} is invalid; it must be an "
-                     "integer >= 2 (standard errors need two samples)")
+  for field in ("num_samples", "validation_samples"):
+    n = config.eval[field]
+    if not (isinstance(n, int) and n >= 2):
+      raise ValueError(f"eval.{field}={n!r} is invalid; it must be an "
+                       "integer >= 2 (standard errors need two samples)")
+  if not isinstance(config.eval.select_seed, bool):
+    raise ValueError(f"eval.select_seed={config.eval.select_seed!r} is "
+                     "invalid; it must be true or false")
 
 
 LR_SCHEDULES = ("constant", "cosine", "step")
