@@ -6,7 +6,7 @@
 * gaussian_marginal:    Y = X + N, rate model q(u) (a true distributed code):
   the argmin encoder trained by deterministic annealing (τ from 10 to 0.01
   bits over 7500 steps), a mixture decoder (16 learned centres per index,
-  drawn at random on ±3.5·std(Y)) and the exact E_{y|x} on a 128-point
+  drawn at random on ±3.5·std(Y)) and E_{y|x} on a randomly shifted 128-point
   y-grid, 9000 steps at batch 512; it learns binning (one index serves
   several disjoint cells of x).
 * gaussian_x_is_y_plus_noise_marginal: the same arm for X = Y + N.

@@ -6,9 +6,11 @@ ISIT 2023 and JSAIT 2024):
 * ``learned``: p_θ(u|x) is an MLP; at test time u = argmax_u p_θ(u|x).
 * ``argmin``: the entropy-constrained encoder of the published JSAIT notebook,
   u = argmin_k [−log2 q(k) / n + λ·E_{y|x} d(x, g(k, y))], with the expectation
-  over `side_info_samples` draws of y|x from the source model, or exact for
-  a scalar source: on a grid of `side_info_grid` values of y (the Gaussian)
-  or on the support of a discrete y (the signed Laplacian's {−1, 1}); the
+  over `side_info_samples` draws of y|x from the source model, or for a
+  scalar source a quadrature on a grid of `side_info_grid` values of y (the
+  Gaussian; shifted at random, exact as the spacing shrinks against
+  σ_{Y|X}) or exact on the support of a discrete y (the signed Laplacian's
+  {−1, 1}); the
   K × G decoder table then makes the expectation two small matrix products.
   With the conditional model the rate term is E_{y|x}[−log2 q(k|y)] / n.
 
@@ -171,7 +173,7 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
                      "(source.dim=1); allowed for blocks: 0 (sampled y)")
 
   def grid_terms(params, x, key):
-    """The exact E_{y|x} on the source's points y_j (`side_info_points`:
+    """E_{y|x} on the source's points y_j (`side_info_points`:
     G = side_info_grid points over ±side_info_grid_range·std(Y), shifted
     together at random so that training sees every y; or the support of a
     discrete Y): the points ys [G], weights w [B, G] = p(y_j|x) normalized,
