@@ -6,7 +6,7 @@ import pathlib
 from absl.testing import absltest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "ndc_jax"
-JOB_PACKAGES = ("wyner_ziv", "multisource", "realdata")
+JOB_PACKAGES = ("wyner_ziv", "multisource", "realdata", "stereo")
 SHARED_PACKAGES = ("core", "theory", "codec", "baselines")
 
 

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 from skimage import metrics as skmetrics
 
-from ndc_jax.realdata import metrics
+from ndc_jax.core import metrics
 
 W = metrics.MS_SSIM_WEIGHTS
 

@@ -9,7 +9,7 @@ back to physical units (`protocol.Normalizer`):
   * images [p, p, C] in [0, 1]: `psnr_db` = 10·log10(1 / MSE) and `ms_ssim`
     (Wang et al. 2003) of the held-out region assembled from its
     non-overlapping tiles (`tiling.region`), with as many scales as the
-    region's shorter side allows (`ms_ssim_scales`: side >= 11·2^(scales−1);
+    region's shorter side allows (`metrics.ms_ssim_scales`: side >= 11·2^(scales−1);
     five need 176 px); NaN below 11 px.
   * signals [channels, window]: `rmse` (signal units), `prd_pct` =
     100·sqrt(Σ(x − x̂)² / Σx²) and `prdn_pct` (mean removed), over all held-out
@@ -37,7 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.realdata import metrics, tiling
+from ndc_jax.core import metrics
+from ndc_jax.realdata import tiling
 from ndc_jax.multisource import train as multisource
 from ndc_jax.multisource import evaluate as multisource_eval
 
@@ -48,11 +49,6 @@ SIDE_GAIN = {"psnr_db": "side_gain_db", "prd_pct": "side_gain_prd"}
 
 def is_image(shape) -> bool:
   return len(shape) == 3
-
-
-def ms_ssim_scales(patch: int) -> int:
-  """Most MS-SSIM scales an 11-tap window fits in a patch (0: none)."""
-  return max((s for s in range(1, 6) if patch >= 11 * 2 ** (s - 1)), default=0)
 
 
 def _codec(trainer):
@@ -90,23 +86,6 @@ def _feature_fn(spec: str):
   return getattr(importlib.import_module(module), name)
 
 
-def region_distortions(x: np.ndarray, x_hat: np.ndarray) -> dict:
-  """Domain metrics of one assembled region, physical units: an image
-  [H, W, C] in [0, 1] (PSNR, MS-SSIM at `ms_ssim_scales(min(H, W))`) or a
-  signal [channels, T] (RMSE, PRD, PRDN)."""
-  x, x_hat = np.asarray(x, np.float32), np.asarray(x_hat, np.float32)
-  if x.ndim == 3:
-    x_hat = np.clip(x_hat, 0, 1)
-    scales = ms_ssim_scales(min(x.shape[:2]))
-    ssim = (float(metrics.ms_ssim(x, x_hat, scales=scales)) if scales
-            else float("nan"))
-    return {"psnr_db": float(metrics.psnr(x, x_hat, axis=None)),
-            "ms_ssim": ssim}
-  return {"rmse": float(metrics.rmse(x, x_hat, axis=None)),
-          "prd_pct": float(metrics.prd(x, x_hat, axis=None)),
-          "prdn_pct": float(metrics.prdn(x, x_hat, axis=None))}
-
-
 def region_metrics(regions: list, decoded: list) -> dict:
   """Per-source metrics (suffix _i) and pooled ones of assembled regions:
   images pool PSNR over both regions' pixels and average MS-SSIM; signals
@@ -114,7 +93,7 @@ def region_metrics(regions: list, decoded: list) -> dict:
   row = {}
   for i, (x, xh) in enumerate(zip(regions, decoded)):
     row.update({f"{k}_{i + 1}": v for k, v in
-                region_distortions(x, xh).items()})
+                metrics.region_distortions(x, xh).items()})
   if np.ndim(regions[0]) == 3:
     cat = lambda rs: np.concatenate([np.asarray(r).reshape(-1) for r in rs])
     row["psnr_db"] = float(metrics.psnr(cat(regions),
@@ -123,7 +102,7 @@ def region_metrics(regions: list, decoded: list) -> dict:
     row["ms_ssim"] = float(np.mean([row[f"ms_ssim_{i + 1}"]
                                     for i in range(len(regions))]))
   else:
-    row.update(region_distortions(np.concatenate(regions, 0),
+    row.update(metrics.region_distortions(np.concatenate(regions, 0),
                                   np.concatenate(decoded, 0)))
   return row
 

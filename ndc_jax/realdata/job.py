@@ -49,6 +49,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from ndc_jax.core import metrics as core_metrics
 from ndc_jax.core import registry, results, runner, tables
 from ndc_jax.multisource import conv
 from ndc_jax.multisource import job as multisource_job
@@ -236,7 +237,7 @@ def _notes(config, data) -> dict:
   shape = data.shapes[0]
   if realdata_eval.is_image(shape):
     h, w = tiling.region(data, 0).shape[:2]
-    s = realdata_eval.ms_ssim_scales(min(h, w))
+    s = core_metrics.ms_ssim_scales(min(h, w))
     ssim = (f"MS-SSIM with {s} scale(s) on the assembled {h}x{w} px test "
             "region of non-overlapping tiles (the standard 5 scales need "
             ">= 176 px)" if s else

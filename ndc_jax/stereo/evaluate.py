@@ -5,9 +5,9 @@ compressed to a real file (`bitstream.Coder`), decoded back with view 2,
 its symbols checked against the encoder's, and measured:
   * bpp: 8 × file bytes / (H·W) — bits per pixel of the coded view, header
     included (`header_bits` apart); est_bpp: the entropy model's bits / (H·W);
-  * psnr_db, ms_ssim: `realdata.evaluate.region_distortions` (the function
+  * psnr_db, ms_ssim: `core.metrics.region_distortions` (the function
     the real-data job's classical rows use; MS-SSIM with the scales the
-    region's shorter side allows, `ms_ssim_scales`);
+    region's shorter side allows, `metrics.ms_ssim_scales`);
   * encode_ms / decode_ms: wall milliseconds per image (network and ANS,
     after a warm-up call that compiles), the median of `latency_repeats`.
 Classical rows (`classical_rows`): view 1 coded alone by every codec of
@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 from ndc_jax.baselines import image_codecs
-from ndc_jax.realdata import evaluate as realdata_eval
+from ndc_jax.core import metrics
 from ndc_jax.stereo import bitstream
 from ndc_jax.stereo import data as stereo_data
 
@@ -69,7 +69,7 @@ def learned_rows(name: str, arm_cfg, trainer, params, grid, test_pair,
         "setting": float("nan"), "bpp": 8.0 * len(data) / (h * w),
         "est_bpp": coder.estimated_bits(one, sym) / (h * w),
         "header_bits": 8.0 * bitstream.header_bytes(data),
-        **realdata_eval.region_distortions(x1, dec.image),
+        **metrics.region_distortions(x1, dec.image),
         "encode_ms": 1e3 * enc_s, "decode_ms": 1e3 * dec_s})
     recons.append(np.clip(dec.image, 0.0, 1.0))
   return rows, recons
@@ -77,7 +77,7 @@ def learned_rows(name: str, arm_cfg, trainer, params, grid, test_pair,
 
 def psnr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
   """PSNR of one image in dB (`region_distortions`)."""
-  return realdata_eval.region_distortions(x, x_hat)["psnr_db"]
+  return metrics.region_distortions(x, x_hat)["psnr_db"]
 
 
 def classical_rows(cfg, test_pair) -> list[dict]:
@@ -96,7 +96,7 @@ def classical_rows(cfg, test_pair) -> list[dict]:
           "beta_mi": float("nan"), "seed": -1, "setting": float(q),
           "bpp": coded.bits / (h * w), "est_bpp": float("nan"),
           "header_bits": 8.0 * coded.header_bytes,
-          **realdata_eval.region_distortions(
+          **metrics.region_distortions(
               x1, image_codecs.to_unit_float(coded.decoded, 3)),
           "encode_ms": 1e3 * coded.encode_s,
           "decode_ms": 1e3 * coded.decode_s})

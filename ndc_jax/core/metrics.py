@@ -16,8 +16,12 @@
   by a two time-scale update rule converge to a local Nash equilibrium",
   NeurIPS 2017.
 
-These are jnp functions (jit- and grad-friendly) except `frechet_distance`,
-which uses numpy float64 linear algebra.
+* `ms_ssim_scales`, `region_distortions`: the metrics of one assembled
+  region (an image [H, W, C] in [0, 1] or a signal [channels, T]) that every
+  image and signal job reports, learned and classical rows alike.
+
+These are jnp functions (jit- and grad-friendly) except `frechet_distance`
+and `region_distortions`, which return numpy / Python floats.
 """
 
 import functools
@@ -265,3 +269,25 @@ def frechet_distance(a: np.ndarray, b: np.ndarray,
                      f"{feats[1].shape[1]}")
   stats = [(f.mean(0), np.atleast_2d(np.cov(f, rowvar=False))) for f in feats]
   return gaussian_frechet_distance(*stats[0], *stats[1])
+
+
+def ms_ssim_scales(patch: int) -> int:
+  """Most MS-SSIM scales an 11-tap window fits in a patch (0: none)."""
+  return max((s for s in range(1, 6) if patch >= 11 * 2 ** (s - 1)), default=0)
+
+
+def region_distortions(x: np.ndarray, x_hat: np.ndarray) -> dict:
+  """Domain metrics of one assembled region, physical units: an image
+  [H, W, C] in [0, 1] (PSNR, MS-SSIM at `ms_ssim_scales(min(H, W))`) or a
+  signal [channels, T] (RMSE, PRD, PRDN)."""
+  x, x_hat = np.asarray(x, np.float32), np.asarray(x_hat, np.float32)
+  if x.ndim == 3:
+    x_hat = np.clip(x_hat, 0, 1)
+    scales = ms_ssim_scales(min(x.shape[:2]))
+    ssim = (float(ms_ssim(x, x_hat, scales=scales)) if scales
+            else float("nan"))
+    return {"psnr_db": float(psnr(x, x_hat, axis=None)),
+            "ms_ssim": ssim}
+  return {"rmse": float(rmse(x, x_hat, axis=None)),
+          "prd_pct": float(prd(x, x_hat, axis=None)),
+          "prdn_pct": float(prdn(x, x_hat, axis=None))}
