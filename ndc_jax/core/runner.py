@@ -128,6 +128,28 @@ def check_fields(arm: ml_collections.ConfigDict) -> None:
                    "a finite number > 0")
 
 
+def check_counts(cfg: ml_collections.ConfigDict, fields) -> None:
+  """Raises ValueError naming the first of `fields` (dotted names,
+  "model.filters", of `cfg`) that is not an integer >= 1 (bools refused)."""
+  for field in fields:
+    part, name = field.split(".")
+    v = cfg[part][name]
+    if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
+      raise ValueError(f"{field}={v!r} is invalid; it must be an integer >= 1")
+
+
+def check_schedule(arm: ml_collections.ConfigDict) -> None:
+  """`check_counts` on train.num_steps, chunk_steps and batch_size of an
+  arm, and num_steps a multiple of chunk_steps (`loops.scan_loops` runs
+  whole chunks)."""
+  check_counts(arm, ("train.num_steps", "train.chunk_steps",
+                     "train.batch_size"))
+  t = arm.train
+  if t.num_steps % t.chunk_steps:
+    raise ValueError(f"train.num_steps={t.num_steps} must be a multiple of "
+                     f"train.chunk_steps={t.chunk_steps}")
+
+
 def check_arms(config: ml_collections.ConfigDict) -> None:
   """`check_fields` on every arm of `config`; errors name the arm."""
   if "arms" not in config or not config.arms:

@@ -49,7 +49,7 @@ import ml_collections
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops
+from ndc_jax.core import loops, runner
 from ndc_jax.core.units import LN2
 from ndc_jax.multisource import entropy_model as em
 from ndc_jax.multisource import mi
@@ -152,15 +152,9 @@ def validate(config: ml_collections.ConfigDict, source: ms.MultiSource,
              channels: list) -> None:
   """Raises ValueError naming a bad `model`, `train` or `sweep` field."""
   m, t, s = config.model, config.train, config.sweep
-  for field, v in (("model.filters", m.filters),
-                   ("model.latent_channels", m.latent_channels),
-                   ("model.kernel", m.kernel),
-                   ("model.entropy_components", m.entropy_components),
-                   ("train.num_steps", t.num_steps),
-                   ("train.chunk_steps", t.chunk_steps),
-                   ("train.batch_size", t.batch_size)):
-    if not (isinstance(v, int) and v >= 1):
-      raise ValueError(f"{field}={v!r} is invalid; it must be an integer >= 1")
+  runner.check_counts(config, ("model.filters", "model.latent_channels",
+                               "model.kernel", "model.entropy_components"))
+  runner.check_schedule(config)
   if not (isinstance(m.downsamples, int) and m.downsamples >= 0):
     raise ValueError(f"model.downsamples={m.downsamples!r} must be an integer "
                      ">= 0")
@@ -197,9 +191,6 @@ def validate(config: ml_collections.ConfigDict, source: ms.MultiSource,
   elif any(b != 0 for b in s.betas):
     raise ValueError(f"sweep.betas={tuple(s.betas)!r}: β_MI ≠ 0 needs an MI "
                      "estimator (model.mi_estimator='infonce' or 'mine')")
-  if t.num_steps % t.chunk_steps:
-    raise ValueError(f"train.num_steps={t.num_steps} must be a multiple of "
-                     f"train.chunk_steps={t.chunk_steps}")
   for field in ("learning_rate", "entropy_learning_rate"):
     if not t[field] > 0:
       raise ValueError(f"train.{field}={t[field]!r} must be > 0")

@@ -34,7 +34,7 @@ import ml_collections
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops
+from ndc_jax.core import loops, runner
 from ndc_jax.core.units import LN2
 from ndc_jax.multisource import entropy_model as em
 from ndc_jax.multisource import mi
@@ -85,13 +85,9 @@ class Trainer(NamedTuple):
 def validate(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a bad `model`, `train` or `sweep` field."""
   m, t = config.model, config.train
-  for field, v in (("model.latent_dim", m.latent_dim),
-                   ("model.entropy_components", m.entropy_components),
-                   ("train.num_steps", t.num_steps),
-                   ("train.chunk_steps", t.chunk_steps),
-                   ("train.batch_size", t.batch_size)):
-    if not (isinstance(v, int) and v >= 1):
-      raise ValueError(f"{field}={v!r} is invalid; it must be an integer >= 1")
+  runner.check_counts(config, ("model.latent_dim",
+                               "model.entropy_components"))
+  runner.check_schedule(config)
   if not (isinstance(m.num_negatives, int) and
           1 <= m.num_negatives < t.batch_size):
     raise ValueError(f"model.num_negatives={m.num_negatives!r} is invalid; it "
@@ -106,9 +102,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if t.update_mode not in UPDATES:
     raise ValueError(f"train.update_mode={t.update_mode!r} is unknown; allowed: "
                      f"{UPDATES}")
-  if t.num_steps % t.chunk_steps:
-    raise ValueError(f"train.num_steps={t.num_steps} must be a multiple of "
-                     f"train.chunk_steps={t.chunk_steps}")
   for field in ("learning_rate", "entropy_learning_rate",
                 "critic_learning_rate"):
     if not t[field] > 0:

@@ -28,7 +28,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops, registry
+from ndc_jax.core import loops, registry, runner
 from ndc_jax.core.units import LN2
 from ndc_jax.multisource import entropy_model as em
 from ndc_jax.multisource import mi
@@ -67,22 +67,11 @@ def validate(cfg: ml_collections.ConfigDict, image_shape) -> None:
                   "model.fusion")
   registry.lookup({k: k for k in DECODER_INPUTS}, t.decoder_input,
                   "train.decoder_input")
-  for field, v in (("model.filters", m.filters),
-                   ("model.latent_channels", m.latent_channels),
-                   ("model.kernel", m.kernel),
-                   ("model.synthesis_kernel", m.synthesis_kernel),
-                   ("model.downsamples", m.downsamples),
-                   ("model.entropy_components", m.entropy_components),
-                   ("model.codebook_size", m.codebook_size),
-                   ("model.key_dim", m.key_dim),
-                   ("train.num_steps", t.num_steps),
-                   ("train.chunk_steps", t.chunk_steps),
-                   ("train.batch_size", t.batch_size)):
-    if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
-      raise ValueError(f"{field}={v!r} is invalid; it must be an integer >= 1")
-  if t.num_steps % t.chunk_steps:
-    raise ValueError(f"train.num_steps={t.num_steps} must be a multiple of "
-                     f"train.chunk_steps={t.chunk_steps}")
+  runner.check_counts(cfg, (
+      "model.filters", "model.latent_channels", "model.kernel",
+      "model.synthesis_kernel", "model.downsamples",
+      "model.entropy_components", "model.codebook_size", "model.key_dim"))
+  runner.check_schedule(cfg)
   stereo_data.check_crop(t.crop, image_shape, model.multiple(m))
   if m.mi_estimator not in ESTIMATORS:
     raise ValueError(f"model.mi_estimator={m.mi_estimator!r} is unknown; "

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from ndc_jax.core import loops
+from ndc_jax.core import loops, runner
 from ndc_jax.core.units import LN2
 from ndc_jax.wyner_ziv import compressor as compressor_lib
 from ndc_jax.wyner_ziv import rate
@@ -46,13 +46,7 @@ class Trainer(NamedTuple):
 def validate(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a bad `train` or `sweep` config field."""
   t = config.train
-  for field in ("num_steps", "batch_size", "chunk_steps"):
-    if not (isinstance(t[field], int) and t[field] >= 1):
-      raise ValueError(f"train.{field}={t[field]!r} is invalid; it must be an "
-                       "integer >= 1")
-  if t.num_steps % t.chunk_steps:
-    raise ValueError(f"train.num_steps={t.num_steps} must be a multiple of "
-                     f"train.chunk_steps={t.chunk_steps}")
+  runner.check_schedule(config)
   for field in ("learning_rate", "prior_learning_rate", "temperature_start",
                 "temperature_end", "temperature_decay_steps"):
     if not t[field] > 0:
