@@ -73,7 +73,7 @@ def baseline(arm_cfg: ml_collections.ConfigDict) -> wz_quantizers.Hull:
       arm_cfg.model.rate_model, quick=arm_cfg.eval.baseline_quick)
 
 
-def selected_seeds(lagrangian, lmbdas, seeds) -> np.ndarray:
+def selected_seeds(lagrangian, lmbdas) -> np.ndarray:
   """[M] bools: per λ, the grid point of least `lagrangian` [M] (one seed
   per λ; the first on ties)."""
   lmbdas, lagrangian = np.asarray(lmbdas), np.asarray(lagrangian)
@@ -108,7 +108,7 @@ def rd_rows(name, arm_cfg, trainer, ev, lmbdas, seeds) -> list[dict]:
                                                     ev["distortion"]))
   lagrangian = ev.get("validation_lagrangian")
   keep = (np.ones(len(lmbdas), bool) if lagrangian is None
-          else selected_seeds(lagrangian, lmbdas, seeds))
+          else selected_seeds(lagrangian, lmbdas))
   return [{**fixed, "lmbda": float(lmbdas[i]), "seed": int(seeds[i]),
            "validation_lagrangian": None,
            **{k: float(v[i]) for k, v in ev.items()},
