@@ -11,7 +11,7 @@ import chex
 import numpy as np
 import wfdb
 
-from ndc_jax.realdata.data import physionet
+from ndc_jax.data import physionet
 
 META_KEYS = ("name", "source", "licence", "citation", "sample_rate_hz",
              "units")

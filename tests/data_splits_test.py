@@ -4,8 +4,8 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
-from ndc_jax.realdata.data import MultiSourceData
-from ndc_jax.realdata.data import splits
+from ndc_jax.data import MultiSourceData
+from ndc_jax.data import splits
 
 
 class SplitsTest(parameterized.TestCase):

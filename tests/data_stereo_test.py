@@ -11,7 +11,7 @@ import chex
 import numpy as np
 from skimage import io
 
-from ndc_jax.realdata.data import stereo
+from ndc_jax.data import stereo
 
 CALIB = """cam0=[994.978 0 311.193; 0 994.978 254.877; 0 0 1]
 cam1=[994.978 0 342.279; 0 994.978 254.877; 0 0 1]

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest
 
-from ndc_jax.multisource import entropy_model as em
+from ndc_jax.core import entropy_model as em
 
 
 class EntropyModelTest(absltest.TestCase):

@@ -16,7 +16,7 @@ from absl.testing import parameterized
 import numpy as np
 import wfdb
 
-from ndc_jax.realdata.data import physionet, stereo
+from ndc_jax.data import physionet, stereo
 
 CALIB = ("cam0=[100 0 10; 0 100 10; 0 0 1]\ncam1=[100 0 12; 0 100 10; 0 0 1]\n"
          "doffs=2\nbaseline=100\nwidth=24\nheight=16\n")

@@ -9,7 +9,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 from flax import nnx
 
-from ndc_jax.multisource import mi
+from ndc_jax.core import mi
 
 DIM, BATCH, K, STEPS = 2, 128, 31, 250
 

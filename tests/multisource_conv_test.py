@@ -1,4 +1,4 @@
-"""The learned conv transform codec (`multisource.conv`): each transform's
+"""The learned conv transform codec (`models.conv`): each transform's
 shapes and maths, encoders that see only their own source, a real ANS
 round trip whose length the entropy model predicts, and a short training
 run that lowers the loss."""
@@ -10,11 +10,11 @@ import numpy as np
 from absl.testing import absltest, parameterized
 from flax import nnx
 
-from ndc_jax.multisource import conv
-from ndc_jax.multisource import entropy_model as em
-from ndc_jax.multisource import evaluate as multisource_eval
-from ndc_jax.multisource import sources as ms
-from ndc_jax.multisource import train as multisource
+from ndc_jax.core import entropy_model as em
+from ndc_jax.models import conv
+from ndc_jax.models import evaluate as multisource_eval
+from ndc_jax.models import sources as ms
+from ndc_jax.models import train as multisource
 
 C, W = 3, 16  # channels per source, window
 

@@ -11,11 +11,11 @@ import numpy as np
 from absl.testing import absltest
 
 from experiments.configs import multisource_gaussian
-from ndc_jax.multisource import train as multisource
+from ndc_jax.models import train as multisource
 from ndc_jax.multisource import job as multisource_experiment
 from ndc_jax.core import results
-from ndc_jax.multisource import sources as ms
-from ndc_jax.realdata.data import MultiSourceData
+from ndc_jax.models import sources as ms
+from ndc_jax.data import MultiSourceData
 
 
 def _arm():

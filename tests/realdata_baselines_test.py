@@ -14,7 +14,7 @@ from absl.testing import absltest
 
 from experiments.configs import eeg_physionet, stereo_middlebury
 from ndc_jax.core import results
-from ndc_jax.multisource import train as multisource
+from ndc_jax.models import train as multisource
 from ndc_jax.realdata import classical, protocol, tiling
 from ndc_jax.realdata import job as realdata_job
 

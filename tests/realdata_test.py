@@ -13,11 +13,11 @@ import wfdb
 from absl.testing import absltest
 
 from experiments.configs import ecg_wfdb, eeg_physionet, stereo_middlebury
-from ndc_jax.multisource import train as multisource
+from ndc_jax.models import train as multisource
 from ndc_jax.realdata import protocol as realdata_data
 from ndc_jax.realdata import job as realdata_experiment
 from ndc_jax.core import results
-from ndc_jax.realdata.data import physionet
+from ndc_jax.data import physionet
 
 FILES = ("config.json", "rd.csv", "protocol.csv", "beta_ablation.csv",
          "rd.png", "reconstructions.png", "summary.json")

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 from absl.testing import absltest, parameterized
 
-from ndc_jax.multisource import entropy_model as em
+from ndc_jax.core import entropy_model as em
 from ndc_jax.stereo import bitstream, data, gaussian, model, train, vq
 
 H, W = 20, 44  # not multiples of 4: the codec pads and crops

@@ -1,5 +1,5 @@
 """ECG from a local WFDB record with the learned conv transform codec
-(`multisource.conv`) beside DWT / DCT / KLT + DWT.
+(`models.conv`) beside DWT / DCT / KLT + DWT.
 
 The data of `ecg_wfdb` in 256-sample windows (train hop 16, test tiles
 without overlap), std pooled per source; `data.path` must be given. For

@@ -1,5 +1,5 @@
 """PhysioNet EEG (S001R02, 27 left vs 27 right channels) with the learned
-conv transform codec (`multisource.conv`) beside DWT / DCT / KLT + DWT.
+conv transform codec (`models.conv`) beside DWT / DCT / KLT + DWT.
 
 The data of `eeg_physionet` (same time splits; test = samples 8784–9744,
 coded once) in 96-sample windows (train hop 8, test 10 tiles), std pooled

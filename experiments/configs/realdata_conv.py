@@ -1,5 +1,5 @@
 """Shared pieces of the learned-conv real-data configs (`eeg_conv`,
-`ecg_conv`): the real-data job with one `conv` arm (`multisource.conv`: a
+`ecg_conv`): the real-data job with one `conv` arm (`models.conv`: a
 1-D convolutional transform codec per channel group, one joint decoder and
 a lone decoder per source) beside the classical signal codecs; with
 `separate`, a second arm `conv_separate` (the same codec trained with one
@@ -15,7 +15,7 @@ batch, for an accelerator), `mi` (the MI-regularized variant: InfoNCE,
 import ml_collections
 
 from experiments.configs import common, realdata_common
-from ndc_jax.multisource import conv
+from ndc_jax.models import conv
 
 
 def base(arg: str | None, data: dict, claim: dict, arm: dict,

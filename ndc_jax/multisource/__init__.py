@@ -1,7 +1,6 @@
-"""Multi-source distributed coding: N encoders, one joint decoder, an
-MI regularizer β_MI·I(Z_i; Z_j).
+"""The multi-source job: the learned codecs of `ndc_jax.models` (N encoders,
+one joint decoder, an MI regularizer β_MI·I(Z_i; Z_j)) trained and evaluated
+against the two-terminal bound.
 
-sources (correlated Gaussians or data), train (make_train: the objective),
-mi (InfoNCE and MINE), entropy_model (latent priors and ANS), evaluate,
 plots, job (train_and_evaluate).
 """

@@ -16,8 +16,8 @@ import ml_collections
 import numpy as np
 
 from ndc_jax.core import results, runner, tables
-from ndc_jax.multisource import train as multisource
-from ndc_jax.multisource import evaluate as multisource_eval
+from ndc_jax.models import train as multisource
+from ndc_jax.models import evaluate as multisource_eval
 from ndc_jax.multisource import plots as multisource_plots
 
 PER_SOURCE = ("kl_bpd", "op_bpd", "op_est_bpd", "mse_vae", "mse_op")
@@ -26,7 +26,6 @@ SCALARS = ("kl_bpd_sum", "op_bpd_sum", "op_est_bpd_sum", "mi_bits",
            "two_terminal_kl_bits", "gap_kl_bits")
 FIXED = ("arm", "source", "num_sources", "dim", "rho", "mi_estimator",
          "critic", "mi_term", "update_mode", "lmbda", "beta_mi", "seed")
-TRAIN_METRICS = ("loss", "kl_bpd", "op_bpd", "mse", "mse_op", "mi_bits")
 
 
 def rd_columns(num_sources: int) -> tuple[str, ...]:
@@ -43,8 +42,8 @@ def load_or_train_arm(path, name, trainer, arm_cfg, workdir, mesh=None):
   metrics = results.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
   return runner.load_or_train(
       path, name, trainer, workdir, metrics,
-      {"lmbda": lmbdas, "beta_mi": betas}, seeds, arm_cfg, TRAIN_METRICS,
-      mesh)
+      {"lmbda": lmbdas, "beta_mi": betas}, seeds, arm_cfg,
+      multisource.METRICS, mesh)
 
 
 def _rows(name, arm_cfg, trainer, ev, grid):
@@ -94,7 +93,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        source=None, mesh=None) -> list[dict]:
   """Trains and evaluates every arm, writes the results, returns rd rows.
 
-  `source` (a `multisource_sources.MultiSource`, e.g. `from_data(...)`)
+  `source` (a `models.sources.MultiSource`, e.g. `from_data(...)`)
   replaces every arm's `source` config, so a data set runs the same job.
   """
   trainers = runner.build(

@@ -3,7 +3,7 @@
 Per model (params batched on axis 0) and source i, on held-out examples:
 rates in bits per dimension of source i (BPD) — the VAE rate KL(q ‖ N(0, I))
 / dim_i, the operational estimate −log2 P(ŷ_i) / dim_i and the bits of a real
-ANS bitstream / dim_i (`multisource.evaluate.measured_bpd`) of ŷ_i = round(g_i·μ_i)
+ANS bitstream / dim_i (`models.evaluate.measured_bpd`) of ŷ_i = round(g_i·μ_i)
 — and distortions of the operational reconstruction x̂_i = D(ŷ / g), mapped
 back to physical units (`protocol.Normalizer`):
   * images [p, p, C] in [0, 1]: `psnr_db` = 10·log10(1 / MSE) and `ms_ssim`
@@ -39,8 +39,8 @@ import numpy as np
 
 from ndc_jax.core import metrics
 from ndc_jax.realdata import tiling
-from ndc_jax.multisource import train as multisource
-from ndc_jax.multisource import evaluate as multisource_eval
+from ndc_jax.models import train as multisource
+from ndc_jax.models import evaluate as multisource_eval
 
 IMAGE_METRICS, SIGNAL_METRICS = ("psnr_db", "ms_ssim"), ("rmse", "prd_pct",
                                                          "prdn_pct")

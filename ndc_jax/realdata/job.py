@@ -5,8 +5,8 @@ config.data -> `protocol.load_splits` (Middlebury stereo, PhysioNet EEG,
 local WFDB ECG) -> the runs of config.protocol (``split``: 80/10/10, report
 val and test; ``kfold``: k contiguous held-out blocks) -> per run, the train
 examples (normalised with train statistics) become a sampler
-(`multisource_sources.from_data`) and every arm's grid trains with
-`multisource.job.load_or_train_arm` (one vmapped program, checkpoints and
+(`models.sources.from_data`) and every arm's grid trains with
+`train_arm` (`runner.load_or_train`: one vmapped program, checkpoints and
 metrics.jsonl in `workdir/<run>/<arm>/`, resumable) -> `realdata_eval.evaluate`
 on the held-out examples. Results in `workdir` (atomic writes, process 0):
   config.json (config + the data set's meta: source, licence, citation),
@@ -20,7 +20,7 @@ on the held-out examples. Results in `workdir` (atomic writes, process 0):
   reconstructions.png, summary.json (sizes, timing, notes, claim check).
 
 Arms name their model (`model.name`, a key of TRAINERS): ``vae`` (the
-default; `multisource.train`) or ``conv`` (`multisource.conv`, the learned
+default; `models.train`) or ``conv`` (`models.conv`, the learned
 transform codec of multichannel signals, with lone decoders beside the joint
 one: alone_* and side_gain_* columns). An arm with `eval.curve` trains in
 `train.chunk_steps` stages and, after each, codes the test split: curve.csv
@@ -49,13 +49,12 @@ import jax
 import ml_collections
 import numpy as np
 
+from ndc_jax.core import entropy_model
 from ndc_jax.core import metrics as core_metrics
 from ndc_jax.core import registry, results, runner, tables
-from ndc_jax.multisource import conv
-from ndc_jax.multisource import job as multisource_job
-from ndc_jax.multisource import sources as multisource_sources
-from ndc_jax.multisource import train as multisource
-from ndc_jax.multisource import entropy_model
+from ndc_jax.models import conv
+from ndc_jax.models import sources as multisource_sources
+from ndc_jax.models import train as multisource
 from ndc_jax.realdata import classical
 from ndc_jax.realdata import evaluate as realdata_eval
 from ndc_jax.realdata import plots as realdata_plots
@@ -284,7 +283,7 @@ def train_arm(name: str, arm_cfg, trainer, run_dir: str, mesh=None,
   path = os.path.join(arm_dir, "params.npz")
   lmbdas, betas, seeds = multisource.sweep_grid(arm_cfg)
   swept = {"lmbda": lmbdas, "beta_mi": betas}
-  names = getattr(trainer, "metric_names", multisource_job.TRAIN_METRICS)
+  names = getattr(trainer, "metric_names", multisource.METRICS)
   metrics = results.read_jsonl(os.path.join(arm_dir, "metrics.jsonl"))
   if on_stage is not None and not os.path.exists(path):
     t = arm_cfg.train

@@ -1,6 +1,6 @@
 """Real data sets of a config, the evaluation protocol and normalisation.
 
-`load_splits(config.data)` calls the loaders of `ndc_jax.realdata.data` (Middlebury
+`load_splits(config.data)` calls the loaders of `ndc_jax.data` (Middlebury
 stereo patches, PhysioNet EEG windows, local WFDB ECG windows) and returns
 their contiguous train / val / test splits. `protocol_runs` turns them into
 the runs of the protocol: ``split`` (train on train, report val and test) or
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ndc_jax.realdata import tiling
-from ndc_jax.realdata.data import MultiSourceData, physionet, splits, stereo
+from ndc_jax.data import MultiSourceData, physionet, splits, stereo
 
 DATASETS = ("stereo_middlebury", "eeg_physionet", "ecg_wfdb")
 NORMALIZE = ("channel", "source")

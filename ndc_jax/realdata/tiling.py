@@ -18,7 +18,7 @@ so its bits per dimension are bits per unique pixel or sample:
 
 import numpy as np
 
-from ndc_jax.realdata.data import MultiSourceData
+from ndc_jax.data import MultiSourceData
 
 
 def _greedy(starts: np.ndarray, length: int) -> np.ndarray:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.multisource import entropy_model as em
+from ndc_jax.core import entropy_model as em
 from ndc_jax.stereo import data as stereo_data
 from ndc_jax.stereo import gaussian, model, transforms, vq
 

@@ -6,8 +6,8 @@ the decoder holds. Images are float32 [H, W, 3] in [0, 1] inside this
 package (loaders that give [0, 255] are divided by 255 by `from_255`).
 
 Motorcycle (`motorcycle_splits`): the Middlebury 2014 pair scikit-image
-ships (`ndc_jax.realdata.data.stereo.load_motorcycle`, 500 × 741, colour),
-cut into contiguous row bands by `realdata.data.splits.named_split_slices`
+ships (`ndc_jax.data.stereo.load_motorcycle`, 500 × 741, colour),
+cut into contiguous row bands by `ndc_jax.data.splits.named_split_slices`
 (train rows 0–400, val 400–450, test 450–500): training samples random
 crops of the train band, evaluation codes the whole test band once as one
 image per view. View 1 = left (im0), view 2 = right (im1).
@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ndc_jax.realdata.data import splits
-from ndc_jax.realdata.data import stereo as stereo_data
+from ndc_jax.data import splits
+from ndc_jax.data import stereo as stereo_data
 
 CHANNELS = 3
 

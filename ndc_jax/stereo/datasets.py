@@ -42,7 +42,7 @@ is also a ValueError.
 
 Licences: KITTI, CC BY-NC-SA 3.0 (cite Geiger et al. CVPR 2012 and Menze &
 Geiger CVPR 2015); Cityscapes, its own non-commercial research licence (cite
-Cordts et al. CVPR 2016); Middlebury, see ndc_jax/realdata/data/stereo.py.
+Cordts et al. CVPR 2016); Middlebury, see ndc_jax/data/stereo.py.
 """
 
 import os
@@ -54,7 +54,7 @@ import numpy as np
 from PIL import Image
 
 from ndc_jax.core import results
-from ndc_jax.realdata.data import stereo as middlebury
+from ndc_jax.data import stereo as middlebury
 
 NDIC_KITTI_CROP_HW = (370, 740)
 NDIC_RESIZE_HW = (128, 256)
@@ -504,7 +504,7 @@ def middlebury_scene_dirs(root: str) -> list[str]:
 def load_middlebury(scene_dir: str) -> StereoSplit:
   """A Middlebury 2014 scene as a one-pair split: x = im0 (left), y = im1.
 
-  Reads with `ndc_jax.realdata.data.stereo.load_middlebury_dir` (calib.txt
+  Reads with `ndc_jax.data.stereo.load_middlebury_dir` (calib.txt
   goes into meta["calib"]) after the 8-bit RGB and equal-size checks.
   """
   scene = os.path.basename(os.path.normpath(scene_dir))

@@ -4,7 +4,7 @@ One network family, chosen by `model.entropy` and `model.fusion`:
 
 | entropy | what is coded (Ballé 2017/2018, Whang 2021) |
 | --- | --- |
-| factorized | ŷ under a learned factorized density per channel (`multisource.entropy_model`) |
+| factorized | ŷ under a learned factorized density per channel (`core.entropy_model`) |
 | hyperprior | ẑ factorized, then ŷ under N(0, σ(ẑ)²) bins (`gaussian`) |
 | vq | one codebook index per latent position under a learned q(k) (`vq`) |
 
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
-from ndc_jax.multisource import entropy_model as em
+from ndc_jax.core import entropy_model as em
 from ndc_jax.stereo import gaussian, transforms, vq
 
 ENTROPY = ("factorized", "hyperprior", "vq")

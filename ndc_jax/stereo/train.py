@@ -12,7 +12,7 @@ MSE of [0, 1] images scaled to 8-bit units as CompressAI does:
 Rates use the noisy proxy ỹ = y + U(−½, ½); the synthesis decodes
 `train.decoder_input`: 'round' (straight-through rounding, what it decodes
 at test; Minnen & Singh, ICIP 2020, Sec. 2) or 'noise' (ỹ). Î is the
-InfoNCE or MINE estimate (`multisource.mi.estimate_terms`, nats → bits)
+InfoNCE or MINE estimate (`core.mi.estimate_terms`, nats → bits)
 between the coded latents and the side encoder's coarsest features s_n
 (view 2), its critic trained on stop-gradient inputs; β_MI of either sign.
 VQ (Whang et al. 2021; van den Oord et al. 2017, Eq. 3): straight-through
@@ -28,10 +28,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops, registry, runner
+from ndc_jax.core import entropy_model as em
+from ndc_jax.core import loops, mi, registry, runner
 from ndc_jax.core.units import LN2
-from ndc_jax.multisource import entropy_model as em
-from ndc_jax.multisource import mi
 from ndc_jax.stereo import data as stereo_data
 from ndc_jax.stereo import gaussian, model, transforms, vq
 

@@ -36,7 +36,7 @@ decoded with and without the other sources, at exactly the same rate.
 
 λ, β_MI and the seed are traced: `jit(vmap(train))` trains a λ × β_MI × seed
 grid at once. The returned `ConvTrainer` has the fields of
-`multisource.train.Trainer` (encode returns (y, 0) as a deterministic
+`models.train.Trainer` (encode returns (y, 0) as a deterministic
 "posterior"; gains are 1), so `quantized_latents`, `decode_latents`,
 `latent_bits` and `evaluate.measured_bpd` code it unchanged.
 """
@@ -49,11 +49,10 @@ import ml_collections
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops, runner
+from ndc_jax.core import entropy_model as em
+from ndc_jax.core import loops, mi, runner
 from ndc_jax.core.units import LN2
-from ndc_jax.multisource import entropy_model as em
-from ndc_jax.multisource import mi
-from ndc_jax.multisource import sources as ms
+from ndc_jax.models import sources as ms
 
 ESTIMATORS = ("none",) + tuple(mi.ESTIMATORS)
 DECODERS = ("joint", "separate")
@@ -132,7 +131,7 @@ class TrainState(NamedTuple):
 
 
 class ConvTrainer(NamedTuple):
-  """The fields of `multisource.train.Trainer`, plus the lone decoders."""
+  """The fields of `models.train.Trainer`, plus the lone decoders."""
   source: ms.MultiSource
   terms: list
   init: Callable         # key -> TrainState

@@ -5,7 +5,7 @@
   rho, i.i.d. over k = 1..dim (for N = 2 the two-terminal source of Wagner,
   Tavildar, Viswanath 2008). Covariance var·((1 − ρ)I + ρ·11ᵀ), positive
   definite iff −1/(N − 1) < ρ < 1.
-* any `ndc_jax.realdata.data.MultiSourceData` (stereo views, EEG channels, ...): rows
+* any `ndc_jax.data.MultiSourceData` (stereo views, EEG channels, ...): rows
   drawn uniformly with replacement. A data set is just another sampler.
 
 A sampler returns a tuple of N float32 arrays, source i shaped [batch, dim_i].

@@ -14,10 +14,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ndc_jax.core import entropy_model as em
 from ndc_jax.core.units import LN2
+from ndc_jax.models import train as multisource
 from ndc_jax.theory import bounds
-from ndc_jax.multisource import entropy_model as em
-from ndc_jax.multisource import train as multisource
 
 MI_CHUNK = 1000
 

@@ -17,8 +17,8 @@ divided by n = Σ_i dim_i, the loss (bits per source dimension) is
 
 the second line being the operational path: y_i = g_i·μ_i (learned per-channel
 gain g_i), ỹ = y + U(−½, ½) in training, round(y) at test, coded under a
-learned factorized density (`entropy_model`). Î (nats → bits) is InfoNCE or
-MINE (`mi`); its critics maximize their own bound. λ, β_MI and the seed are
+learned factorized density (`core.entropy_model`). Î (nats → bits) is
+InfoNCE or MINE (`core.mi`); its critics maximize their own bound. λ, β_MI and the seed are
 traced: `jit(vmap(train))` trains the whole λ × β_MI × seed grid at once.
 
 Updates (`train.update_mode`): ``alternating`` — encoders, entropy models and
@@ -34,14 +34,14 @@ import ml_collections
 import optax
 from flax import nnx
 
-from ndc_jax.core import loops, runner
-from ndc_jax.core.units import LN2
-from ndc_jax.multisource import entropy_model as em
-from ndc_jax.multisource import mi
-from ndc_jax.multisource import sources as ms
+from ndc_jax.core import entropy_model as em
+from ndc_jax.core import loops, mi, runner
 from ndc_jax.core.nets import MLP
+from ndc_jax.core.units import LN2
+from ndc_jax.models import sources as ms
 
 UPDATES = ("alternating", "joint")
+METRICS = ("loss", "kl_bpd", "op_bpd", "mse", "mse_op", "mi_bits")
 
 
 class VAEEncoder(nnx.Module):

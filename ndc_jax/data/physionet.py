@@ -27,8 +27,8 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from ndc_jax.realdata.data import MultiSourceData
-from ndc_jax.realdata.data import splits
+from ndc_jax.data import MultiSourceData
+from ndc_jax.data import splits
 
 PHYSIONET_CITATION = (
     "Goldberger AL, Amaral LAN, Glass L, Hausdorff JM, Ivanov PCh, Mark RG, "

@@ -37,8 +37,8 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ndc_jax.realdata.data import MultiSourceData
-from ndc_jax.realdata.data import splits
+from ndc_jax.data import MultiSourceData
+from ndc_jax.data import splits
 
 CITATION = (
     "D. Scharstein, H. Hirschmüller, Y. Kitajima, G. Krathwohl, N. Nesic, "
