@@ -11,7 +11,7 @@ its own latents (separate_gain_prd of the conv rows: joint against
 separate decoding at equal rate). Rows in rd.csv / rd.png beside the
 classical codecs; curve.csv: test rate and PRD after each stage.
 
-Run (~20 min on a loaded 2-core CPU):
+Run (~11 min on a loaded 2-core CPU):
   python -m experiments.main --config=experiments/configs/eeg_conv.py \\
       --workdir=runs/eeg_conv
 More steps on an accelerator: --config=experiments/configs/eeg_conv.py:gpu
@@ -31,7 +31,7 @@ def get_config(arg: str | None = None):
       claim=dict(metric="prd_pct", target=31.6, rate_bpd=0.105,
                  higher_is_better=False),
       arm=dict(channels=(27, 27), filters=32, latent_channels=24,
-               downsamples=3, lmbdas=(2.0, 6.0), num_steps=1800),
+               downsamples=3, lmbdas=(2.0, 6.0), num_steps=3600),
       # Linear transforms: with leaky ReLU (slope 0.01) the codec lost to
       # KLT + DWT above 0.09 bpd (docs/realdata_baselines.md).
       model=dict(slope=1.0),
