@@ -151,6 +151,33 @@ class TrainTest(parameterized.TestCase):
     self.assertFalse(np.array_equal(np.asarray(other[1]["loss"]),
                                     np.asarray(runs[0][1]["loss"])))
 
+  def test_crops_take_both_views_of_one_random_pair(self):
+    # Pair p's view v is the constant 10·p + v.
+    value = 10 * np.arange(3)[:, None] + np.arange(2)  # [P, 2]
+    pairs = np.broadcast_to(value[..., None, None, None].astype(np.uint8),
+                            (3, 2, 8, 12, 3))
+    x1, x2 = data.sample_crops(jnp.asarray(pairs), jax.random.key(0), 64,
+                               (4, 4))
+    self.assertEqual(x1.shape, (64, 4, 4, 3))
+    v1 = np.round(np.asarray(x1) * 255).reshape(64, -1)
+    v2 = np.round(np.asarray(x2) * 255).reshape(64, -1)
+    np.testing.assert_array_equal(v1, v1[:, :1] + np.zeros_like(v1))
+    np.testing.assert_array_equal(v2, v1 + 1)  # the same pair, view 2
+    self.assertEqual(set(v1[:, 0]), {0.0, 10.0, 20.0})
+
+  def test_one_pair_crops_draw_only_the_origins(self):
+    # P = 1 (Motorcycle): origins from split(key), as before pair stacks.
+    img = np.random.default_rng(0).integers(0, 256, (2, 10, 14, 3), np.uint8)
+    key = jax.random.key(5)
+    x1, x2 = data.sample_crops(jnp.asarray(img[None]), key, 6, (4, 8))
+    kr, kc = jax.random.split(key)
+    rows = np.asarray(jax.random.randint(kr, (6,), 0, 7))
+    cols = np.asarray(jax.random.randint(kc, (6,), 0, 7))
+    for b, (r, c) in enumerate(zip(rows, cols)):
+      for v, x in ((0, x1), (1, x2)):
+        np.testing.assert_array_equal(np.round(np.asarray(x[b]) * 255),
+                                      img[v, r:r + 4, c:c + 8])
+
 
 class BadInputTest(parameterized.TestCase):
 

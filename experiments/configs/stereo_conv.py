@@ -14,13 +14,32 @@ distributed VQ-VAE; larger nets, crops and batches, 100k steps):
   python -m experiments.main --config=experiments/configs/stereo_conv.py:gpu \\
       --workdir=runs/stereo_conv_gpu
 Tiny (tests): --config=experiments/configs/stereo_conv.py:quick
+
+Other datasets (`config.data`, ndc_jax/stereo/job.py): KITTI Stereo 2012 +
+2015 or Cityscapes under the NDIC protocol (centre crop 370 × 740 for KITTI,
+resized to 128 × 256), trained on random crops of the training split and
+evaluated on every test pair (rd.csv: means over the test images):
+  python -m experiments.main --config=experiments/configs/stereo_conv.py \\
+      --config.data.name=kitti --config.data.path=/data/kitti \\
+      --workdir=runs/stereo_kitti
+  python -m experiments.main --config=experiments/configs/stereo_conv.py \\
+      --config.data.name=cityscapes --config.data.path=/data/cityscapes \\
+      --workdir=runs/stereo_cityscapes
+data.path: the dataset root (KITTI: holding data_stereo_flow_multiview/ and
+data_scene_flow_multiview/; Cityscapes: leftImg8bit/ and rightImg8bit/);
+data.split_dir: KITTI's NDIC split lists KITTI_stereo_{train,test}.txt
+('' = the default split rule of ndc_jax/stereo/datasets.py);
+data.versions: the KITTI sets of that rule, e.g. '(2015,)';
+data.crop_hw: () = the protocol's; data.resize_hw: (128, 256);
+data.max_test_images: code only the first N test pairs (0 = all), for CPU
+runs. Add :gpu for the full schedule.
 """
 
 import ml_collections
 
 from experiments.configs import common
 from ndc_jax.baselines import image_codecs
-from ndc_jax.stereo import train
+from ndc_jax.stereo import data, train
 
 CPU_LMBDAS = (0.0035, 0.013, 0.05)
 GPU_LMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483)
@@ -30,7 +49,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = common.parse_arg(arg, quick=False, gpu=False)
   config = ml_collections.ConfigDict()
   config.job = "stereo"
-  config.data = ml_collections.ConfigDict(dict(name="motorcycle"))
+  config.data = ml_collections.ConfigDict(dict(data.DATA_DEFAULTS))
   if a.gpu:
     kw = dict(lmbdas=GPU_LMBDAS, num_steps=100_000, filters=128,
               latent_channels=192, crop=(128, 256), batch_size=16)

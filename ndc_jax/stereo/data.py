@@ -11,6 +11,10 @@ cut into contiguous row bands by `ndc_jax.data.splits.named_split_slices`
 (train rows 0–400, val 400–450, test 450–500): training samples random
 crops of the train band, evaluation codes the whole test band once as one
 image per view. View 1 = left (im0), view 2 = right (im1).
+
+The benchmarks (KITTI, Cityscapes: `ndc_jax.stereo.datasets`, wired in by
+the stereo job) give stacks of pairs [N, H, W, 3]; `sample_crops` crops a
+stack [P, 2, H, W, 3] (Motorcycle: P = 1).
 """
 
 from typing import Sequence
@@ -21,17 +25,28 @@ import numpy as np
 
 from ndc_jax.data import splits
 from ndc_jax.data import stereo as stereo_data
+from ndc_jax.stereo import datasets
 
 CHANNELS = 3
+# The stereo job's config.data fields and defaults (ndc_jax/stereo/job.py):
+# the dataset, its root, KITTI's split lists and sets, the benchmarks'
+# centre crop (() = the protocol's) and resize (height, width) in pixels,
+# and how many test pairs to code (0 = all).
+DATA_DEFAULTS = dict(name="motorcycle", path="", split_dir="",
+                     versions=(2015, 2012), crop_hw=(),
+                     resize_hw=datasets.NDIC_RESIZE_HW, max_test_images=0)
 
 
 def check_pair(x1: np.ndarray, x2: np.ndarray, name: str = "pair") -> None:
-  """Raises ValueError unless x1 and x2 are images [H, W, 3] of one size."""
+  """Raises ValueError unless x1 and x2 are images [H, W, 3], or stacks of
+  N >= 1 images [N, H, W, 3], of one shape."""
   for view, x in (("view 1", x1), ("view 2", x2)):
     shape = np.shape(x)
-    if len(shape) != 3 or shape[-1] != CHANNELS:
+    if (len(shape) not in (3, 4) or shape[-1] != CHANNELS
+        or (len(shape) == 4 and shape[0] < 1)):
       raise ValueError(f"{name}: {view} has shape {shape}; the stereo codec "
-                       f"takes colour images [H, W, {CHANNELS}]")
+                       f"takes colour images [H, W, {CHANNELS}] (or stacks "
+                       f"[N >= 1, H, W, {CHANNELS}])")
   if np.shape(x1) != np.shape(x2):
     raise ValueError(f"{name}: view 1 is {np.shape(x1)} and view 2 is "
                      f"{np.shape(x2)}; both views of a pair must have the "
@@ -71,18 +86,28 @@ def check_crop(crop: Sequence[int], image_shape, multiple: int) -> None:
                      "transforms)")
 
 
-def sample_crops(pair: jax.Array, key: jax.Array, batch: int,
+def sample_crops(pairs: jax.Array, key: jax.Array, batch: int,
                  crop: Sequence[int]) -> tuple[jax.Array, jax.Array]:
-  """Random aligned crops of both views: pair uint8 [2, H, W, 3] ->
-  (x1, x2), float32 [batch, h, w, 3] in [0, 1], same origin in both."""
+  """Random aligned crops of both views: pairs uint8 [P, 2, H, W, 3] ->
+  (x1, x2), float32 [batch, h, w, 3] in [0, 1], same origin in both.
+
+  Each batch element draws its own pair (uniform over P) and its own
+  origin. A single pair (P = 1, Motorcycle) draws no pair index, so its
+  crops are those of the one-pair sampler for the same key.
+  """
   ch, cw = crop
-  _, h, w, c = pair.shape
+  p, _, h, w, c = pairs.shape
+  if p > 1:
+    key, k_pair = jax.random.split(key)
+    index = jax.random.randint(k_pair, (batch,), 0, p)
+  else:
+    index = jnp.zeros((batch,), jnp.int32)
   kr, kc = jax.random.split(key)
   rows = jax.random.randint(kr, (batch,), 0, h - ch + 1)
   cols = jax.random.randint(kc, (batch,), 0, w - cw + 1)
-  cut = jax.vmap(lambda r, q: jax.lax.dynamic_slice(
-      pair, (0, r, q, 0), (2, ch, cw, c)))(rows, cols)  # [B, 2, h, w, 3]
-  cut = cut.astype(jnp.float32) / 255.0
+  cut = jax.vmap(lambda i, r, q: jax.lax.dynamic_slice(
+      pairs, (i, 0, r, q, 0), (1, 2, ch, cw, c))[0])(index, rows, cols)
+  cut = cut.astype(jnp.float32) / 255.0  # [B, 2, h, w, 3]
   return cut[:, 0], cut[:, 1]
 
 

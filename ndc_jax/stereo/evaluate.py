@@ -1,6 +1,8 @@
-"""Evaluation of the stereo codec on the test pair, beside classical codecs.
+"""Evaluation of the stereo codec on the test pairs, beside classical codecs.
 
-Learned rows (`learned_rows`): per grid point, view 1 of the test pair is
+Every row is a mean over the N test pairs (Motorcycle: N = 1, its test
+band; a benchmark: its test split), each view 1 coded as one image.
+Learned rows (`learned_rows`): per grid point, each view 1 is
 compressed to a real file (`bitstream.Coder`), decoded back with view 2,
 its symbols checked against the encoder's, and measured:
   * bpp: 8 × file bytes / (H·W) — bits per pixel of the coded view, header
@@ -9,9 +11,11 @@ its symbols checked against the encoder's, and measured:
     the real-data job's classical rows use; MS-SSIM with the scales the
     region's shorter side allows, `metrics.ms_ssim_scales`);
   * encode_ms / decode_ms: wall milliseconds per image (network and ANS,
-    after a warm-up call that compiles), the median of `latency_repeats`.
-Classical rows (`classical_rows`): view 1 coded alone by every codec of
-`ndc_jax.baselines.image_codecs` over its quality sweep, the same metrics.
+    after a warm-up call that compiles), the median of `latency_repeats`
+    on the first test image.
+Classical rows (`classical_rows`): each view 1 coded alone by every codec
+of `ndc_jax.baselines.image_codecs` over its quality sweep, the same
+metrics averaged the same way (latency: the mean over the images).
 `add_gaps`: per learned row, each codec's PSNR interpolated at the row's
 bpp (no extrapolation), the best (`baseline_name`, `baseline_psnr_db`,
 `gap_db`), JPEG 2000's (`jpeg2000_psnr_db`, `gap_jpeg2000_db`) and the
@@ -40,38 +44,61 @@ def _median_s(fn, repeats: int) -> tuple[float, object]:
   return float(np.median(times)), out
 
 
-def learned_rows(name: str, arm_cfg, trainer, params, grid, test_pair,
+def _mean(rows: list[dict]) -> dict:
+  """The per-key mean of per-image measurements."""
+  return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def learned_rows(name: str, arm_cfg, trainer, params, grid, test_pairs,
                  repeats: int) -> tuple[list[dict], list[np.ndarray]]:
-  """Rows and reconstructions [H, W, 3] of every grid point of one arm.
+  """Rows and reconstructions [H, W, 3] of the first test image, for every
+  grid point of one arm.
+
+  Args:
+    test_pairs: (view 1, view 2), float [N, H, W, 3] in [0, 1]; each view 1
+      is coded as one image (decoded with its view 2), and a row holds the
+      means over the N images of bpp, est_bpp, header_bits, psnr_db and
+      ms_ssim; encode_ms / decode_ms are the first image's (median of
+      `repeats` after a warm-up call).
 
   Raises:
     RuntimeError: a decoded symbol differs from the encoder's.
   """
-  x1, x2 = test_pair
-  h, w = x1.shape[:2]
   coder = bitstream.Coder(trainer.codec, arm_cfg.model.entropy)
+  m = arm_cfg.model
   rows, recons = [], []
   for p in range(len(grid[0])):
     one = jax.tree.map(lambda a: np.asarray(a)[p], params)
     lmbda = float(grid[0][p])
-    enc_s, data = _median_s(lambda: coder.compress(one, x1, lmbda), repeats)
-    dec_s, dec = _median_s(lambda: coder.decompress(one, data, x2), repeats)
-    sym = coder.symbols(one, x1, lmbda)
-    for k, v in sym.items():
-      if not np.array_equal(v, dec.symbols[k]):
-        raise RuntimeError(f"arm {name}, λ={lmbda:g}: decoded {k} differs "
-                           "from the encoder's symbols")
-    m = arm_cfg.model
+    per_image = []
+    for k, (x1, x2) in enumerate(zip(*test_pairs)):
+      h, w = x1.shape[:2]
+      if k == 0:
+        enc_s, data = _median_s(lambda: coder.compress(one, x1, lmbda),
+                                repeats)
+        dec_s, dec = _median_s(lambda: coder.decompress(one, data, x2),
+                               repeats)
+        recons.append(np.clip(dec.image, 0.0, 1.0))
+      else:
+        data = coder.compress(one, x1, lmbda)
+        dec = coder.decompress(one, data, x2)
+      sym = coder.symbols(one, x1, lmbda)
+      for key, v in sym.items():
+        if not np.array_equal(v, dec.symbols[key]):
+          raise RuntimeError(f"arm {name}, λ={lmbda:g}, test image {k}: "
+                             f"decoded {key} differs from the encoder's "
+                             "symbols")
+      per_image.append({
+          "bpp": 8.0 * len(data) / (h * w),
+          "est_bpp": coder.estimated_bits(one, sym) / (h * w),
+          "header_bits": 8.0 * bitstream.header_bytes(data),
+          **metrics.region_distortions(x1, dec.image)})
     rows.append({
         "kind": "learned", "arm": name, "entropy": m.entropy,
         "fusion": m.fusion, "mi_estimator": m.mi_estimator, "lmbda": lmbda,
         "beta_mi": float(grid[1][p]), "seed": int(grid[2][p]),
-        "setting": float("nan"), "bpp": 8.0 * len(data) / (h * w),
-        "est_bpp": coder.estimated_bits(one, sym) / (h * w),
-        "header_bits": 8.0 * bitstream.header_bytes(data),
-        **metrics.region_distortions(x1, dec.image),
+        "setting": float("nan"), **_mean(per_image),
         "encode_ms": 1e3 * enc_s, "decode_ms": 1e3 * dec_s})
-    recons.append(np.clip(dec.image, 0.0, 1.0))
   return rows, recons
 
 
@@ -80,26 +107,36 @@ def psnr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
   return metrics.region_distortions(x, x_hat)["psnr_db"]
 
 
-def classical_rows(cfg, test_pair) -> list[dict]:
-  """Every codec of cfg.codecs × cfg.qualities[codec] on view 1 alone."""
-  x1 = test_pair[0]
-  h, w = x1.shape[:2]
-  image = stereo_data.to_uint8(x1)
+def classical_rows(cfg, test_pairs) -> list[dict]:
+  """Every codec of cfg.codecs × cfg.qualities[codec] on each view 1 of
+  test_pairs (float [N, H, W, 3] in [0, 1]) alone: per codec and quality,
+  the means over the N images of bpp, header_bits, psnr_db, ms_ssim,
+  encode_ms and decode_ms (as `learned_rows`)."""
+  images = [stereo_data.to_uint8(x1) for x1 in test_pairs[0]]
   out = []
   for codec in cfg.codecs:
     image_codecs.check_available(codec)
     for q in cfg.qualities[codec]:
-      coded = image_codecs.code_image(codec, image, q)
+      per_image = []
+      for x1, image in zip(test_pairs[0], images):
+        h, w = x1.shape[:2]
+        coded = image_codecs.code_image(codec, image, q)
+        per_image.append({
+            "bpp": coded.bits / (h * w),
+            "header_bits": 8.0 * coded.header_bytes,
+            **metrics.region_distortions(
+                x1, image_codecs.to_unit_float(coded.decoded, 3)),
+            "encode_ms": 1e3 * coded.encode_s,
+            "decode_ms": 1e3 * coded.decode_s})
+      mean = _mean(per_image)
       out.append({
           "kind": "baseline", "arm": codec, "entropy": "", "fusion": "",
           "mi_estimator": "", "lmbda": float("nan"),
           "beta_mi": float("nan"), "seed": -1, "setting": float(q),
-          "bpp": coded.bits / (h * w), "est_bpp": float("nan"),
-          "header_bits": 8.0 * coded.header_bytes,
-          **metrics.region_distortions(
-              x1, image_codecs.to_unit_float(coded.decoded, 3)),
-          "encode_ms": 1e3 * coded.encode_s,
-          "decode_ms": 1e3 * coded.decode_s})
+          "bpp": mean["bpp"], "est_bpp": float("nan"),
+          "header_bits": mean["header_bits"], "psnr_db": mean["psnr_db"],
+          "ms_ssim": mean["ms_ssim"], "encode_ms": mean["encode_ms"],
+          "decode_ms": mean["decode_ms"]})
   return out
 
 

@@ -92,16 +92,20 @@ def validate(cfg: ml_collections.ConfigDict, image_shape) -> None:
     raise ValueError("sweep.seeds is empty; give at least one integer seed")
 
 
-def make_train(cfg: ml_collections.ConfigDict, train_pair) -> StereoTrainer:
-  """Pure training functions of arm `cfg` on `train_pair` = (view 1,
-  view 2), float [H, W, 3] in [0, 1] (the training region)."""
-  x1_all, x2_all = train_pair
+def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
+  """Pure training functions of arm `cfg` on `train_pairs` = (view 1,
+  view 2), float in [0, 1]: one training region [H, W, 3] (Motorcycle's
+  band) or a stack of P pairs [P, H, W, 3] (a benchmark's training split);
+  every step crops a random pair per batch element (`data.sample_crops`)."""
+  x1_all, x2_all = (np.asarray(v) for v in train_pairs)
   stereo_data.check_pair(x1_all, x2_all, "training pair")
-  validate(cfg, np.shape(x1_all))
+  if x1_all.ndim == 3:
+    x1_all, x2_all = x1_all[None], x2_all[None]  # [1, H, W, 3]
+  validate(cfg, x1_all.shape[1:])
   m, t = cfg.model, cfg.train
   codec = model.make_codec(m)
-  pair = jnp.asarray(np.stack([stereo_data.to_uint8(x1_all),
-                               stereo_data.to_uint8(x2_all)]))
+  pairs = jnp.asarray(np.stack([stereo_data.to_uint8(x1_all),
+                                stereo_data.to_uint8(x2_all)], 1))
   ch, cw = t.crop
   down = 2 ** m.downsamples
   flat = (ch // down) * (cw // down) * m.latent_channels
@@ -193,7 +197,7 @@ def make_train(cfg: ml_collections.ConfigDict, train_pair) -> StereoTrainer:
 
   def step(state, lmbda, beta):
     key, k_x, k_l = jax.random.split(state.key, 3)
-    x1, x2 = stereo_data.sample_crops(pair, k_x, t.batch_size, t.crop)
+    x1, x2 = stereo_data.sample_crops(pairs, k_x, t.batch_size, t.crop)
     (loss, (metrics, ma)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         state.params, x1, x2, lmbda, beta, state.mine_ma, k_l)
     upd, opt = tx.update(grads, state.opt_state, state.params)
