@@ -93,7 +93,11 @@ class FailureModelTest(parameterized.TestCase):
 
   def test_calibration_leaves_the_fits_where_they_hold(self):
     u, draws = _source(2000, 0, 2.5)
-    self.assertEqual(sw.calibrate(u, draws[0], K), [1.0] * sw.num_planes(K))
+    cal = sw.calibrate(u, draws[0], K)
+    self.assertFalse(any(cal.off_fit))
+    self.assertLen(cal.scales, sw.num_planes(K))
+    for scale in cal.scales:  # at most the slack the fits' scatter allows
+      self.assertBetween(scale, 1.0, 1 + sw.CALIBRATION_SLACK * 0.03)
 
   def test_calibration_covers_thresholds_above_the_fit(self):
     # The fits are the default models'; where a model's planes need more,
@@ -104,11 +108,13 @@ class FailureModelTest(parameterized.TestCase):
     fit = lambda bits, p, k: sw._fit(sw.CODES, sw.plane_costs(bits, p).sum())
     with mock.patch.object(sw, "decoding_threshold",
                            lambda bits, p, k: int(1.3 * fit(bits, p, k))):
-      scales = sw.calibrate(u, draws[0], K)
+      cal = sw.calibrate(u, draws[0], K)
+    scales = cal.scales
     views = sw.plane_side_info(u, draws[0], K)
     coded = [k for k, (b, p) in enumerate(views)
              if 0 < 1.3 * fit(b, p, k) < sw.RAW_FRACTION * u.size]
     self.assertNotEmpty(coded)
+    self.assertEqual([k for k in range(len(views)) if cal.off_fit[k]], coded)
     plain = sw.encode_block_to_failure(u, draws[1:], K)
     code = sw.encode_block_to_failure(u, draws[1:], K, scales=scales)
     self.assertLessEqual(code.failure, sw.MAX_FAILURE)
@@ -200,6 +206,41 @@ class CodecBlocksTest(parameterized.TestCase):
       sizes.append(len(data))
     # (this untrained model's planes are mostly raw: no more bits to add)
     self.assertLessEqual(sizes[0], sizes[1])
+
+  def test_planes_off_the_fits_are_sent_raw_in_every_block(self):
+    # Off the fits BP can fail well above the threshold measured (an error
+    # floor): such a plane goes raw, the stated failure stays true.
+    model = _model()
+    x, y = (np.asarray(a) for a in model.source.sample(jax.random.key(5),
+                                                       900))
+    planes = sw.num_planes(model.num_indices)
+    off = [k == 1 for k in range(planes)]
+    cal = sw.Calibration([1.0] * planes, off)
+    with mock.patch.object(sw, "calibrate", return_value=cal) as calibrate, \
+        mock.patch.object(sw, "encode_block_to_failure",
+                          wraps=sw.encode_block_to_failure) as encode:
+      data, info = codec.compress_with_info(model, x, "slepian_wolf",
+                                            sw_block=300)
+    self.assertEqual(calibrate.call_count, codec.SW_CALIBRATION_DRAWS)
+    np.testing.assert_array_equal(info["sw_raw_planes"], off)
+    self.assertEqual([c.kwargs["raw"] for c in encode.call_args_list],
+                     [off] * 3)
+    np.testing.assert_array_equal(codec.decompress_indices(model, data, y),
+                                  info["u"])
+
+  def test_raw_planes_are_sent_raw_unless_nearly_certain(self):
+    u, draws = _source(3000, 2)
+    plain = sw.encode_block_to_failure(u, draws[:4], K)
+    coded = [k for k, p in enumerate(plain.planes)
+             if 0 < p.num_checks < u.size]
+    self.assertNotEmpty(coded)
+    raw = [k in coded for k in range(len(plain.planes))]
+    code = sw.encode_block_to_failure(u, draws[:4], K, raw=raw)
+    for k, (p, q) in enumerate(zip(plain.planes, code.planes)):
+      self.assertEqual(q.num_checks, u.size if raw[k] else p.num_checks)
+    self.assertLessEqual(code.failure, plain.failure)
+    np.testing.assert_array_equal(
+        sw.decode_block(code.planes, draws[0], K), u)
 
   def test_failure_benchmark_counts_blocks(self):
     row = sw_failure.measure(_model(), blocks=3, block=300)

@@ -5,6 +5,10 @@ of `block` test pairs (x, y) from the source, codes each block as its own
 `.ndc` file with the encoder's failure limit, decodes it with the true y and
 counts the blocks that fail to decode (every failure is detected: the
 block's and the file's CRC-32s). Prints per grid point
+  verify            the encoder's --sw_verify;
+  raw_planes        planes per file the encoder found off the code
+                    families' fits and sent raw (`slepian_wolf.calibrate`),
+                    mean over the files;
   blocks, fails     blocks coded and blocks that failed to decode;
   fail_rate         fails / blocks, and fail_ub95 its 95% upper bound
                     (Clopper-Pearson; 3/blocks when no block failed);
@@ -34,8 +38,8 @@ from ndc_jax.codec import api as codec
 from ndc_jax.codec import container
 from ndc_jax.core import tables
 
-COLUMNS = ("lmbda", "verify", "block", "blocks", "fails", "fail_rate", "fail_ub95",
-           "stated", "limit", "est_bits", "sw_bits", "rate_cost",
+COLUMNS = ("lmbda", "verify", "raw_planes", "block", "blocks", "fails",
+           "fail_rate", "fail_ub95", "stated", "limit", "est_bits", "sw_bits", "rate_cost",
            "enc_Msym/s", "dec_Msym/s")
 
 
@@ -52,7 +56,7 @@ def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
   """One row: `blocks` files of `block` pairs each, coded and decoded."""
   if blocks < 1:
     raise ValueError(f"blocks={blocks} is invalid; allowed: at least 1")
-  fails = undetected = payload = 0
+  fails = undetected = payload = raw_planes = 0
   stated, est, t_enc, t_dec = [], 0.0, 0.0, 0.0
   for b in range(blocks):
     x, y = (np.asarray(a) for a in model.source.sample(
@@ -64,6 +68,7 @@ def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
                                           sw_verify=verify)
     t_enc += time.perf_counter() - t0 - info["encoder_seconds"]
     stated.append(float(info["sw_block_failures"].sum()))
+    raw_planes += int(info["sw_raw_planes"].sum())
     payload += len(data) - container.HEADER_BYTES
     est += float(codec.information_bits(model, info["u"], y).sum())
     t0 = time.perf_counter()
@@ -80,6 +85,7 @@ def measure(model: codec.Model, blocks: int, block: int, seed: int = 7,
                          "without an error")
   return {"lmbda": model.lmbda,
           "verify": codec.SW_VERIFY if verify is None else verify,
+          "raw_planes": raw_planes / blocks,
           "block": block, "blocks": blocks,
           "fails": fails, "fail_rate": fails / blocks,
           "fail_ub95": upper_bound(fails, blocks),

@@ -412,24 +412,37 @@ def _encoder_probs(model: Model, y: np.ndarray) -> np.ndarray:
           else side_info_probs(model, y))
 
 
+def _sw_calibration(model, ub, xb) -> slepian_wolf.Calibration:
+  """The fits' scales for this model from one block: the largest over
+  SW_CALIBRATION_DRAWS simulated y' of `slepian_wolf.calibrate`; a plane
+  is off the fits if it is at any draw."""
+  y_cal = np.asarray(model.source.sample_side_info(
+      jax.random.key(SW_CALIBRATION_KEY), xb, SW_CALIBRATION_DRAWS))
+  cals = [slepian_wolf.calibrate(
+      ub, side_info_probs(model, yc), model.compressor.num_indices,
+      model.sw_labels, _encoder_probs(model, yc)) for yc in y_cal]
+  return slepian_wolf.Calibration(
+      list(np.max([c.scales for c in cals], axis=0)),
+      list(np.any([c.off_fit for c in cals], axis=0)))
+
+
 def _sw_encode(u, x, model, block, max_failure, verify):
+  """Slepian-Wolf payload of u; the fits' scales, and the planes that lie
+  off the fits (sent raw in every block), come from the first block's BP
+  thresholds (`slepian_wolf.calibrate`)."""
   comp, source = model.compressor, model.source
   out, retries, labels = [struct.pack("<I", block)], 0, model.sw_labels
-  failures, scales = [], None
+  failures, cal = [], None
   for b, (start, stop) in enumerate(sw_blocks(u.size, block)):
     ub, xb = u[start:stop], x[start:stop]
-    if scales is None:  # this model's BP thresholds against the fits
-      y_cal = np.asarray(source.sample_side_info(
-          jax.random.key(SW_CALIBRATION_KEY), xb, SW_CALIBRATION_DRAWS))
-      scales = np.max([slepian_wolf.calibrate(
-          ub, side_info_probs(model, yc), comp.num_indices, labels,
-          _encoder_probs(model, yc)) for yc in y_cal], axis=0)
+    if cal is None:
+      cal = _sw_calibration(model, ub, xb)
     y_sim = np.asarray(source.sample_side_info(
         jax.random.fold_in(jax.random.key(SW_KEY), b), xb, SW_DRAWS))
     probs = [_encoder_probs(model, ys) for ys in y_sim]
     code = slepian_wolf.encode_block_to_failure(
         ub, probs, comp.num_indices, labels, max_failure, verify=verify,
-        scales=scales)
+        scales=cal.scales, raw=cal.off_fit)
     if not code.failure <= max_failure:  # each plane keeps to its share
       raise ValueError(f"Slepian-Wolf block {b}: failure probability "
                        f"{code.failure:.3g} exceeds the limit {max_failure:g}")
@@ -439,7 +452,8 @@ def _sw_encode(u, x, model, block, max_failure, verify):
                                        slepian_wolf.index_crc(ub)))
   return b"".join(out), {"sw_retries": retries,
                          "sw_block_failures": np.asarray(failures),
-                         "sw_fit_scales": np.asarray(scales)}
+                         "sw_fit_scales": np.asarray(cal.scales),
+                         "sw_raw_planes": np.asarray(cal.off_fit)}
 
 
 def _sw_decode(payload, n, model, y):
@@ -495,8 +509,11 @@ def compress_with_info(model: Model, x, mode: str | None = None, y=None,
 
   info: the indices `u`, `encoder_seconds` (time in the encoder network)
   and, for Slepian-Wolf, `sw_block_failures` [blocks] (each block's failure
-  probability at the rate chosen) and `sw_retries` (simulated failures that
-  made the encoder add syndrome bits; 0 unless it verifies by decoding).
+  probability at the rate chosen), `sw_retries` (simulated failures that
+  made the encoder add syndrome bits; 0 unless it verifies by decoding),
+  `sw_fit_scales` [planes] (the calibrated scales of the fitted BP
+  thresholds, `slepian_wolf.calibrate`) and `sw_raw_planes` [planes] bool
+  (planes off the fits, sent raw unless nearly certain).
   """
   mode = mode or MODES_OF[model.rate_model][0]
   if mode not in MODES_OF[model.rate_model]:

@@ -452,26 +452,39 @@ class BlockCode(NamedTuple):
   failure: float       # the model's failure probability of the block
 
 
+class Calibration(NamedTuple):
+  scales: list[float]   # each plane's scale of its family fit, >= 1
+  off_fit: list[bool]   # planes whose threshold lies beyond the fit by more
+  #                       than CALIBRATION_SLACK family scatters
+
+
 def calibrate(u: np.ndarray, probs: np.ndarray, num_indices: int,
               labels: np.ndarray | None = None,
-              est_probs: np.ndarray | None = None) -> list[float]:
-  """Each plane's scale of the family fit for this model [planes], >= 1:
-  BP's threshold (`decoding_threshold`) for the planes of labels[u] given
+              est_probs: np.ndarray | None = None) -> Calibration:
+  """This model's BP thresholds against the code families' fits.
+
+  For each plane of labels[u], BP's threshold (`decoding_threshold`) given
   the decoder's q(u|y') probs [N, K] at one simulated y', over the fit of
   its family at the plane's rate given y' as the encoder estimates it (from
   `est_probs` [N, K] at the same y', default `probs`: the encoder may use a
-  table of q). 1 where the plane needs no checks, goes raw,
-  or the threshold lies within CALIBRATION_SLACK family scatters of the
-  fit (the models the fits were measured on); else the ratio.
+  table of q). A plane's scale is that ratio where it exceeds 1, else 1
+  (also where the plane needs no checks or goes raw): the threshold model
+  is then centred on the threshold measured, never below it. A plane is
+  `off_fit` where the ratio exceeds 1 + CALIBRATION_SLACK family scatters:
+  the fits, their scatter included, do not describe its soft information,
+  and the encoder sends it raw (`encode_block_to_failure`'s `raw`).
 
-  Why: the fits come from the default run's models. A model whose soft
-  information differs (e.g. an under-trained one, bits with P ≈ 0.2-0.8)
-  can need far more, e.g. 1.29 × e where the fit says 1.12 ×, and the
-  threshold model then states 10^-3 for blocks that nearly all fail.
+  Why: the fits come from the default run's models. A 60-step model's
+  plane of e ≈ 2300 bits in blocks of 4000 needed 1.12-1.30 × its fit, and
+  above the measured threshold BP still failed at 2 of 36 syndrome lengths
+  up to 1.3 × it with the true y (an error floor no threshold model
+  holds); scaled fits and decoding with simulated y' both left 2 of 30
+  blocks undecodable. A low-rate plane 1.04 × its fit (1.5 scatters), were
+  the fit kept, fails ~7% of blocks.
   """
   n = u.size
   labels = np.arange(num_indices) if labels is None else np.asarray(labels)
-  scales = []
+  scales, off_fit = [], []
   views = _encoder_views(u, probs if est_probs is None else est_probs,
                          num_indices, labels)
   for k, (bits, p_one) in enumerate(plane_side_info(u, probs, num_indices,
@@ -480,15 +493,16 @@ def calibrate(u: np.ndarray, probs: np.ndarray, num_indices: int,
     thr = decoding_threshold(bits, p_one, k)
     if thr == 0 or thr >= RAW_FRACTION * n or est <= 0:
       scales.append(1.0)
+      off_fit.append(False)
       continue
     family = code_family(n, thr)
-    ratio = thr / _fit(family, est)
-    scales.append(float(ratio) if ratio > 1 + CALIBRATION_SLACK
-                  * family.scatter else 1.0)
-  return scales
+    ratio = float(thr / _fit(family, est))
+    scales.append(max(ratio, 1.0))
+    off_fit.append(ratio > 1 + CALIBRATION_SLACK * family.scatter)
+  return Calibration(scales, off_fit)
 
 
-CALIBRATION_SLACK = 2.0  # family scatters a threshold may lie above the fit
+CALIBRATION_SLACK = 2.0  # family scatters above the fit: off it
 
 
 def _failure_shares(n: int, stats: list, draws: int,
@@ -537,7 +551,7 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
                             labels: np.ndarray | None = None,
                             max_failure: float | None = MAX_FAILURE,
                             verify: bool = False,
-                            scales=None) -> BlockCode:
+                            scales=None, raw=None) -> BlockCode:
   """`encode_block` whose planes keep the block's failure probability with
   the decoder's y within max_failure.
 
@@ -552,12 +566,15 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
   the rule of `encode_block` (the fit plus DEVIATIONS·σ, zero checks when
   the draws' expected flips stay under ZERO_FLIPS), its failure still
   stated by the model. `scales` [planes] (`calibrate`, default 1) scale
-  each plane's fitted threshold for this model.
+  each plane's fitted threshold for this model; `raw` [planes] bools
+  (`calibrate`'s off_fit, default none): those planes, unless nearly
+  certain (0 checks), are sent raw, which never fails.
   """
   n, out, retries, failure = u.size, [], 0, 0.0
   draws = len(sim_probs)
   planes = num_planes(num_indices)
   scales = [1.0] * planes if scales is None else list(scales)
+  raw = [False] * planes if raw is None else list(raw)
   views = [_encoder_views(u, p, num_indices, labels) for p in sim_probs]
   stats = []
   for k in range(planes):
@@ -587,7 +604,7 @@ def encode_block_to_failure(u: np.ndarray, sim_probs: list[np.ndarray],
       out.append(Plane(0, np.zeros(0, np.uint8)))
       failure += min(wrong, 1.0)
       continue
-    while m < RAW_FRACTION * n:
+    while m < RAW_FRACTION * n and not raw[k]:
       h = parity_check_matrix(n, m, k)
       syndrome = syndrome_of(h, bits)
       if not verify or all(np.array_equal(_bp_decode(h, syndrome, p), bits)
