@@ -28,6 +28,7 @@ from flax import nnx
 
 from ndc_jax.core import registry
 from ndc_jax.core.nets import MLP
+from ndc_jax.core.units import LN2
 
 CRITICS = ("separable", "mlp")
 MULTIWAY = ("pairwise", "total_correlation")
@@ -156,3 +157,31 @@ def estimate_terms(estimator: str, terms, critics, latents, num_negatives: int,
                    latents[right], num_negatives, k, ma, ema_rate)
           for (left, right), critic, k, ma in zip(terms, critics, keys, mas)]
 
+
+
+def critic_game(estimate, critic_params, latents, key, ma,
+                enabled: bool = True) -> tuple:
+  """The MI regularizer's two players in one loss (Belghazi et al. 2018,
+  Sec. 3): the encoders see the critics frozen, the critics see the latents
+  frozen, so one gradient step moves each player on its own objective.
+
+  Args:
+    estimate: (critic_params, latents, key, ma) -> `estimate_terms`' list of
+      (estimate, objective, new ma), nats.
+    critic_params, latents: pytrees (what `estimate` takes).
+    ma: the MINE moving averages [num_terms]; enabled=False (no regularizer)
+      returns zeros and `ma` unchanged.
+  Returns:
+    (encoders' objective in bits, critics' objective in nats, the estimate in
+    bits, the new moving averages [num_terms]).
+  """
+  if not enabled:
+    zero = jnp.zeros(())
+    return zero, zero, zero, ma
+  sg = jax.lax.stop_gradient
+  enc_terms = estimate(sg(critic_params), latents, key, ma)
+  crit_terms = estimate(critic_params, sg(latents), key, ma)
+  return (sum(o for _, o, _ in enc_terms) / LN2,
+          sum(o for _, o, _ in crit_terms),
+          sum(e for e, _, _ in enc_terms) / LN2,
+          jnp.stack([a for _, _, a in crit_terms]))

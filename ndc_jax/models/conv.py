@@ -51,7 +51,6 @@ from flax import nnx
 
 from ndc_jax.core import entropy_model as em
 from ndc_jax.core import loops, mi, runner
-from ndc_jax.core.units import LN2
 from ndc_jax.models import sources as ms
 
 ESTIMATORS = ("none",) + tuple(mi.ESTIMATORS)
@@ -122,19 +121,12 @@ class Synthesis(nnx.Module):
     return [head(h) for head in self.heads]
 
 
-class TrainState(NamedTuple):
-  params: dict      # {"enc": {"encoders", "entropy"}, "dec", "alone", "critic"}
-  opt_state: dict
-  mine_ma: jax.Array  # [num_terms]
-  step: jax.Array
-  key: jax.Array
-
-
 class ConvTrainer(NamedTuple):
   """The fields of `models.train.Trainer`, plus the lone decoders."""
   source: ms.MultiSource
   terms: list
-  init: Callable         # key -> TrainState
+  init: Callable         # key -> loops.CriticTrainState (params: {"enc":
+                         # {"encoders", "entropy"}, "dec", "alone", "critic"})
   train_chunk: Callable  # (state, lmbda, beta) -> (state, chunk metrics)
   train: Callable        # (lmbda, beta, key) -> (state, metrics [chunks])
   encode: Callable       # (params, xs) -> [(y_i [B, L·M], zeros)]
@@ -307,17 +299,9 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
     sg = jax.lax.stop_gradient
     se_alone = (sq_err(xs, decode_alone(params, [sg(y) for y in ys]))
                 if m.solo_decoders else [jnp.zeros(())])
-    if use_mi:
-      frozen = {**params, "critic": sg(params["critic"])}
-      enc_terms = mi_nats(frozen, ys, k_mi, ma)
-      crit_terms = mi_nats(params, [sg(y) for y in ys], k_mi, ma)
-      mi_obj = sum(o for _, o, _ in enc_terms) / LN2
-      crit_obj = sum(o for _, o, _ in crit_terms)
-      mi_est = sum(e for e, _, _ in enc_terms) / LN2
-      new_ma = jnp.stack([a for _, _, a in crit_terms])
-    else:
-      mi_obj = crit_obj = mi_est = jnp.zeros(())
-      new_ma = ma
+    mi_obj, crit_obj, mi_est, new_ma = mi.critic_game(
+        lambda cp, lat, k, a: mi_nats({**params, "critic": cp}, lat, k, a),
+        params["critic"], ys, k_mi, ma, use_mi)
     # The operational rate-distortion Lagrangian, bits per source dimension
     # (the lone decoders' term only reaches their own parameters).
     loss = (bits + lmbda * (sum(se) + sum(se_alone)) - beta * mi_obj
@@ -342,22 +326,9 @@ def make_train(config: ml_collections.ConfigDict, source: ms.MultiSource,
                  "alone": jax.tree.map(lambda _: "net", p["alone"]),
                  "critic": jax.tree.map(lambda _: "critic", p["critic"])})
 
-  def init(key):
-    k_p, k_t = jax.random.split(key)
-    params = init_params(k_p)
-    return TrainState(params, tx.init(params), jnp.ones((len(terms),)),
-                      jnp.zeros((), jnp.int32), k_t)
-
-  def step(state, lmbda, beta):
-    key, k_x, k_l = jax.random.split(state.key, 3)
-    xs = source.sample(k_x, t.batch_size)
-    (loss, (metrics, ma)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, xs, lmbda, beta, state.mine_ma, k_l)
-    upd, opt = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, upd)
-    metrics["loss"] = loss
-    return TrainState(params, opt, ma, state.step + 1, key), metrics
-
+  init, step = loops.lagrangian_steps(
+      init_params, tx, len(terms),
+      lambda k: (source.sample(k, t.batch_size),), loss_fn)
   train_chunk, train = loops.scan_loops(step, init, t.chunk_steps,
                                         t.num_steps // t.chunk_steps)
   return ConvTrainer(source, terms, init, train_chunk, train, encode, decode,

@@ -30,7 +30,6 @@ from flax import nnx
 
 from ndc_jax.core import entropy_model as em
 from ndc_jax.core import loops, mi, registry, runner
-from ndc_jax.core.units import LN2
 from ndc_jax.stereo import data as stereo_data
 from ndc_jax.stereo import gaussian, model, transforms, vq
 
@@ -40,17 +39,10 @@ DECODER_INPUTS = ("round", "noise")
 MSE_SCALE = 255.0 ** 2
 
 
-class TrainState(NamedTuple):
-  params: dict  # {"net", "entropy", "critic"}
-  opt_state: dict
-  mine_ma: jax.Array  # [1]
-  step: jax.Array
-  key: jax.Array
-
-
 class StereoTrainer(NamedTuple):
   codec: model.Codec
-  init: Callable         # key -> TrainState
+  init: Callable         # key -> loops.CriticTrainState (params: {"net",
+                         # "entropy", "critic"})
   train_chunk: Callable  # (state, lmbda, beta) -> (state, metrics)
   train: Callable        # (lmbda, beta, key) -> (state, metrics [chunks])
   init_params: Callable  # key -> params (structure for loading)
@@ -158,18 +150,10 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
     x_hat = codec.decode(params, y_dec, x2)
     n_pix = float(x1.shape[0] * x1.shape[1] * x1.shape[2])
     mse = jnp.mean(jnp.square(x1 - x_hat))
-    if use_mi:
-      side = sg(codec.side_features(params, x2)[-1])
-      frozen = [sg(p) for p in params["critic"]]
-      enc_terms = mi_terms(frozen, y_dec, side, k_mi, ma)
-      crit_terms = mi_terms(params["critic"], sg(y_dec), side, k_mi, ma)
-      mi_obj = sum(o for _, o, _ in enc_terms) / LN2
-      crit_obj = sum(o for _, o, _ in crit_terms)
-      mi_est = sum(e for e, _, _ in enc_terms) / LN2
-      new_ma = jnp.stack([a for _, _, a in crit_terms])
-    else:
-      mi_obj = crit_obj = mi_est = jnp.zeros(())
-      new_ma = ma
+    side = sg(codec.side_features(params, x2)[-1]) if use_mi else None
+    mi_obj, crit_obj, mi_est, new_ma = mi.critic_game(
+        lambda cp, lat, k, a: mi_terms(cp, lat, side, k, a),
+        params["critic"], y_dec, k_mi, ma, use_mi)
     per_image = n_pix / x1.shape[0]
     # The rate-distortion Lagrangian (bpp + λ·255²·MSE), with the VQ terms
     # and −β_MI·Î per pixel; the critic's own objective reaches only it.
@@ -189,22 +173,10 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
        "critic": optax.adam(t.critic_learning_rate)},
       lambda p: {k: jax.tree.map(lambda _: k, v) for k, v in p.items()})
 
-  def init(key):
-    k_p, k_t = jax.random.split(key)
-    params = init_params(k_p)
-    return TrainState(params, tx.init(params), jnp.ones((len(terms),)),
-                      jnp.zeros((), jnp.int32), k_t)
-
-  def step(state, lmbda, beta):
-    key, k_x, k_l = jax.random.split(state.key, 3)
-    x1, x2 = stereo_data.sample_crops(pairs, k_x, t.batch_size, t.crop)
-    (loss, (metrics, ma)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, x1, x2, lmbda, beta, state.mine_ma, k_l)
-    upd, opt = tx.update(grads, state.opt_state, state.params)
-    metrics["loss"] = loss
-    return TrainState(optax.apply_updates(state.params, upd), opt, ma,
-                      state.step + 1, key), metrics
-
+  init, step = loops.lagrangian_steps(
+      init_params, tx, len(terms),
+      lambda k: stereo_data.sample_crops(pairs, k, t.batch_size, t.crop),
+      loss_fn)
   train_chunk, train = loops.scan_loops(step, init, t.chunk_steps,
                                         t.num_steps // t.chunk_steps)
   return StereoTrainer(codec, init, train_chunk, train, init_params, loss_fn)
