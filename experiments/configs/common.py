@@ -26,8 +26,11 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       # decoder: "mlp" (models.Decoder) or "mixture" (models.MixtureDecoder:
       # decoder_centres learned centres per index, drawn on
       # ±decoder_centre_range·std(Y), gate width decoder_width).
+      # "table" (models.TableDecoder): decoder_table_points nodes per axis
+      # on ±decoder_table_range·std(Y), started from decoder_centres random
+      # points per index.
       decoder="mlp", decoder_centres=16, decoder_centre_range=3.5,
-      decoder_width=0.1,
+      decoder_width=0.1, decoder_table_points=129, decoder_table_range=4.5,
       # side_info_grid > 0: the argmin encoder's E_{y|x} (and its training
       # distortion) exact on that many y points over
       # ±side_info_grid_range·std(Y); 0: side_info_samples draws of y|x.

@@ -14,8 +14,9 @@ ISIT 2023 and JSAIT 2024):
   K × G decoder table then makes the expectation two small matrix products.
   With the conditional model the rate term is E_{y|x}[−log2 q(k|y)] / n.
 
-Decoders: ``mlp`` (`models.Decoder`) or ``mixture`` (`models.MixtureDecoder`,
-J learned centres in y per index).
+Decoders: ``mlp`` (`models.Decoder`), ``mixture`` (`models.MixtureDecoder`,
+J learned centres in y per index) or ``table`` (`models.TableDecoder`, a
+learned multilinear table in y per index, for blocks).
 
 Shapes: x, y [B, n]; logits [B, K]; indices u [B] int32; x̂ [B, n]. Rates are
 bits per scalar sample (per block / n), distortions per scalar sample.
@@ -84,8 +85,12 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
   if not (isinstance(cfg.decoder_centres, int) and cfg.decoder_centres >= 1):
     raise ValueError(f"model.decoder_centres={cfg.decoder_centres!r} is "
                      "invalid; it must be an integer >= 1")
+  points = cfg.decoder_table_points
+  if not (isinstance(points, int) and points >= 2):
+    raise ValueError(f"model.decoder_table_points={points!r} is invalid; it "
+                     "must be an integer >= 2 (table nodes per axis)")
   for field in ("decoder_centre_range", "decoder_width",
-                "side_info_grid_range"):
+                "decoder_table_range", "side_info_grid_range"):
     if not cfg[field] > 0:
       raise ValueError(f"model.{field}={cfg[field]!r} is invalid; it must be "
                        "> 0")
@@ -112,6 +117,22 @@ def initial_codebook(source: Source, num_indices: int, spread: float,
   return source.sample(key, num_indices)[0]
 
 
+def make_decoder(cfg: ml_collections.ConfigDict, source: Source,
+                 rngs: nnx.Rngs) -> nnx.Module:
+  """The `model.decoder` network g(u, y) (ranges in units of std(Y))."""
+  k, n = cfg.num_indices, source.dim
+  if cfg.decoder == "mlp":
+    return models.Decoder(n, k, cfg.decoder_hidden, rngs=rngs)
+  centre_range = cfg.decoder_centre_range * source.y_std
+  if cfg.decoder == "mixture":
+    return models.MixtureDecoder(n, k, cfg.decoder_centres, centre_range,
+                                 cfg.decoder_width, rngs=rngs)
+  return models.TableDecoder(n, k, cfg.decoder_centres, centre_range,
+                             cfg.decoder_table_points,
+                             cfg.decoder_table_range * source.y_std,
+                             rngs=rngs)
+
+
 def make_compressor(cfg: ml_collections.ConfigDict, source: Source
                     ) -> Compressor:
   """Builds the pure functions of the model described by a `model` config."""
@@ -131,11 +152,7 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
                                   codebook=codebook,
                                   sharpness=cfg.codebook_sharpness),
         "prior": prior_cls(n, k, cfg.prior_hidden, rngs=r_pri),
-        "decoder": (models.Decoder(n, k, cfg.decoder_hidden, rngs=r_dec)
-                    if cfg.decoder == "mlp" else models.MixtureDecoder(
-                        n, k, cfg.decoder_centres,
-                        cfg.decoder_centre_range * source.y_std,
-                        cfg.decoder_width, rngs=r_dec)),
+        "decoder": make_decoder(cfg, source, r_dec),
     }
 
   # The modules' structure, traced abstractly (nothing is computed).
@@ -161,11 +178,17 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     """The decoder at hard indices (evaluation, codec, argmin encoder)."""
     return apply("decoder", params, u, y, method="at_indices")
 
-  def all_distortions(params, x, y):
-    """d(x, g(k, y)) for every index k: x [..., n], y [..., n] -> [..., K]."""
+  def decode_all(params, y):
+    """g(k, y) for every index k: y [..., n] -> [..., K, n]."""
+    if cfg.decoder == "table":  # the table's nodes found once per y
+      return apply("decoder", params, y, method="at_all_indices")
     u_all = jnp.broadcast_to(jnp.arange(k), y.shape[:-1] + (k,))
     y_rep = jnp.broadcast_to(y[..., None, :], y.shape[:-1] + (k, n))
-    return dist_fn(x[..., None, :], decode_indices(params, u_all, y_rep))
+    return decode_indices(params, u_all, y_rep)
+
+  def all_distortions(params, x, y):
+    """d(x, g(k, y)) for every index k: x [..., n], y [..., n] -> [..., K]."""
+    return dist_fn(x[..., None, :], decode_all(params, y))
 
   grid = cfg.side_info_grid
   if grid and source.side_info_points is None:
@@ -179,10 +202,7 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     discrete Y): the points ys [G], weights w [B, G] = p(y_j|x) normalized,
     x − y_j [B, G] and the decoder table g(k, y_j) − y_j [G, K]."""
     ys = source.side_info_points(grid, cfg.side_info_grid_range, key)  # [G]
-    grid_size = ys.shape[0]
-    u_all = jnp.broadcast_to(jnp.arange(k), (grid_size, k))
-    table = decode_indices(params, u_all, jnp.broadcast_to(
-        ys[:, None, None], (grid_size, k, 1)))[..., 0] - ys[:, None]
+    table = decode_all(params, ys[:, None])[..., 0] - ys[:, None]
     w = jax.nn.softmax(source.side_info_log_density(x, ys), axis=-1)
     return ys, w, x - ys, table
 

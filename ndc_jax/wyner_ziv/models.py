@@ -156,6 +156,66 @@ class MixtureDecoder(nnx.Module):
     return jnp.einsum("...k,...kn->...n", u, self.at_indices(u_all, y_all))
 
 
-DECODERS = ("mlp", "mixture")
+class TableDecoder(nnx.Module):
+  """g(k, y): a learned table of x̂ per index on a regular grid in y,
+  multilinear between its nodes (a nonparametric regression of E[X | u, y];
+  no shape is assumed, so it suits blocks n > 1, where the scalar
+  y-quadrature does not extend). G nodes per axis on ±`table_range`
+  (y clamped to the table's box); 2^n nodes are read per (k, y), so the
+  decoder costs the same at any K and any table size.
+
+  The table starts from a random many-to-one assignment: index k owns J
+  points m_kj drawn uniformly on ±`centre_range`, and its value at node y is
+  the point of index k nearest y (the zero-width limit of
+  `MixtureDecoder`'s start); nothing periodic.
+  u [B, K] (soft or one-hot), y [B, n] -> x̂ [B, n]; values [K, G^n, n].
+  """
+
+  def __init__(self, dim: int, num_indices: int, num_centres: int,
+               centre_range: float, table_points: int, table_range: float,
+               *, rngs: nnx.Rngs):
+    axis = jnp.linspace(-table_range, table_range, table_points)
+    nodes = jnp.stack(jnp.meshgrid(*[axis] * dim, indexing="ij"),
+                      -1).reshape(-1, dim)                       # [G^n, n]
+    m = jax.random.uniform(rngs.params(), (num_indices, num_centres, dim),
+                           minval=-centre_range, maxval=centre_range)
+    nearest = lambda mk: mk[jnp.argmin(jnp.sum(jnp.square(
+        nodes[:, None] - mk[None]), -1), -1)]                    # [G^n, n]
+    self.values = nnx.Param(jax.lax.map(nearest, m))
+    self.points, self.range = table_points, table_range
+
+  def _corners(self, y):
+    """The 2^n table nodes around y [..., n]: flat indices [...] and
+    multilinear weights [...] per corner."""
+    g, n = self.points, y.shape[-1]
+    pos = jnp.clip((y + self.range) * ((g - 1) / (2 * self.range)),
+                   0.0, g - 1.0)
+    low = jnp.minimum(jnp.floor(pos), g - 2.0)
+    frac, low = pos - low, low.astype(jnp.int32)
+    for corner in range(2 ** n):
+      flat, weight = 0, 1.0
+      for i in range(n):
+        b = (corner >> (n - 1 - i)) & 1
+        flat = flat * g + low[..., i] + b
+        weight = weight * (frac[..., i] if b else 1.0 - frac[..., i])
+      yield flat, weight[..., None]
+
+  def at_indices(self, u, y):
+    """g(u, y) for integer indices u [...] and y [..., n]."""
+    values = self.values[...]
+    return sum(w * values[u, flat] for flat, w in self._corners(y))
+
+  def at_all_indices(self, y):
+    """g(k, y) for every k: y [..., n] -> [..., K, n] (the nodes and weights
+    found once per y)."""
+    values = self.values[...]
+    return sum(w[..., None, :] * jnp.moveaxis(values[:, flat], 0, -2)
+               for flat, w in self._corners(y))
+
+  def __call__(self, u, y):
+    return jnp.einsum("...k,...kn->...n", u, self.at_all_indices(y))
+
+
+DECODERS = ("mlp", "mixture", "table")
 
 PRIORS = {"marginal": MarginalPrior, "conditional": ConditionalPrior}
