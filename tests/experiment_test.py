@@ -262,8 +262,10 @@ class ExperimentTest(absltest.TestCase):
     runner.build(paper, train.make_train)  # valid: builds every trainer
     with self.assertRaisesRegex(ValueError, "quick and paper exclude"):
       wyner_ziv.get_config("quick,paper")
+    with self.assertRaisesRegex(ValueError, "paper and block exclude"):
+      wyner_ziv.get_config("paper,block")
     with self.assertRaisesRegex(ValueError, "'fast' is unknown; allowed: "
-                                r"\['paper', 'quick'\]"):
+                                r"\['block', 'paper', 'quick'\]"):
       wyner_ziv.get_config("fast")
 
 
