@@ -115,6 +115,34 @@ class GridExpectationTest(chex.TestCase):
         comp.expected_distortion(params, x, u, jax.random.key(2)),
         comp.distortion(x, comp.decode_indices(params, u, y)), rtol=1e-5)
 
+  def test_temperature_per_lambda_scales_the_schedule(self):
+    cfg = small(lmbdas=(3.0, 300.0), steps=20)
+    cfg.source.name = "signed_laplace"
+    cfg.train.update(chunk_steps=1, temperature_decay_steps=10.0,
+                     temperature_start=2.0, temperature_end=1e-4,
+                     x_sampling="stratified")
+    trainer = train.make_train(cfg)
+    lmbdas = jnp.array([3.0, 300.0])
+    _, plain = jax.jit(jax.vmap(trainer.train))(
+        lmbdas, jax.vmap(jax.random.key)(jnp.arange(2)))
+    cfg.train.temperature_per_lambda = True
+    trainer = train.make_train(cfg)
+    _, scaled = jax.jit(jax.vmap(trainer.train))(
+        lmbdas, jax.vmap(jax.random.key)(jnp.arange(2)))
+    np.testing.assert_allclose(scaled["temperature"],
+                               plain["temperature"] * lmbdas[:, None],
+                               rtol=1e-5)
+    chex.assert_tree_all_finite(scaled["loss"])
+    # The same schedule in bits at λ = 1: not the same training.
+    self.assertFalse(np.allclose(scaled["loss"][1], plain["loss"][1]))
+
+  def test_temperature_per_lambda_needs_annealing(self):
+    cfg = small()
+    cfg.train.update(annealed_argmin=False, temperature_per_lambda=True)
+    with self.assertRaisesRegex(ValueError, "temperature_per_lambda=True "
+                                "scales"):
+      train.make_train(cfg)
+
   def test_annealing_needs_the_argmin_encoder(self):
     cfg = small()
     cfg.model.encoder = "learned"

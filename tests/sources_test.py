@@ -60,6 +60,42 @@ class SourcesTest(chex.TestCase):
     d = 2.0 ** (2 * np.log2(np.e * 2.0)) / (2 * np.pi * np.e)
     np.testing.assert_allclose(src.bound_bits(d), 0.0, atol=1e-5)
 
+  @parameterized.parameters(
+      dict(name="gaussian", direction="y_is_x_plus_noise"),
+      dict(name="gaussian", direction="x_is_y_plus_noise"),
+      dict(name="signed_laplace", direction="y_is_x_plus_noise"))
+  def test_stratified_sampling(self, name, direction):
+    src = sources.make_source(_cfg(name=name, direction=direction,
+                                   laplace_scale=0.5))
+    sample = jax.jit(src.sample_stratified, static_argnums=1)
+    x, y = sample(jax.random.key(0), 1000)
+    chex.assert_shape((x, y), (1000, 1))
+    # One draw in each of the 1000 equal-probability strata of X: the
+    # empirical CDF of sample i is in [i, i + 1) / 1000.
+    xi, _ = src.sample(jax.random.key(5), 400_000)
+    cdf = np.searchsorted(np.sort(np.asarray(xi[:, 0])),
+                          np.asarray(x[:, 0])) / 400_000
+    np.testing.assert_array_less(np.abs(cdf - (np.arange(1000) + 0.5) / 1000),
+                                 0.5 / 1000 + 0.003)
+    # p(y|x) as in the i.i.d. sampler: the same E[xy] and E[y²].
+    xs, ys = sample(jax.random.key(1), 200_000)
+    np.testing.assert_allclose(jnp.mean(xs * ys), jnp.mean(xi[:200_000] *
+        src.sample(jax.random.key(5), 400_000)[1][:200_000]), rtol=0.02)
+    np.testing.assert_allclose(jnp.mean(ys ** 2), jnp.mean(
+        src.sample(jax.random.key(5), 400_000)[1] ** 2), rtol=0.02)
+    # Unbiased batch means of E[X²] and E[X]; the latter's spread far
+    # below that of i.i.d. batches.
+    keys = jax.random.split(jax.random.key(2), 200)
+    strat = jax.vmap(lambda k: sample(k, 256)[0])(keys)
+    iid = jax.vmap(lambda k: src.sample(k, 256)[0])(keys)
+    np.testing.assert_allclose(jnp.mean(strat ** 2), jnp.mean(xi ** 2),
+                               rtol=0.02)
+    self.assertLess(float(jnp.std(jnp.mean(strat, (1, 2)))),
+                    0.2 * float(jnp.std(jnp.mean(iid, (1, 2)))))
+
+  def test_stratified_sampling_is_scalar_only(self):
+    self.assertIsNone(sources.make_source(_cfg(dim=2)).sample_stratified)
+
   def test_bounds_attached(self):
     src = sources.make_source(_cfg())
     var = 0.01 / 1.01

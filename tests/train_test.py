@@ -142,6 +142,7 @@ class TrainTest(chex.TestCase):
       ("train", "rate_form", "mse", "train.rate_form='mse'"),
       ("train", "warmup_steps", 10_000, "train.warmup_steps=10000"),
       ("train", "chunk_steps", 7, "multiple of train.chunk_steps=7"),
+      ("train", "x_sampling", "sobol", "train.x_sampling='sobol'"),
       ("source", "name", "uniform", "source.name='uniform'"),
       ("source", "var_noise", 0.0, "source.var_noise=0.0"),
   )
@@ -150,6 +151,13 @@ class TrainTest(chex.TestCase):
     cfg = tiny()
     cfg[section][field] = value
     with self.assertRaisesRegex(ValueError, message):
+      train.make_train(cfg)
+
+  def test_stratified_sampling_needs_a_scalar_source(self):
+    cfg = tiny()
+    cfg.train.x_sampling, cfg.source.dim = "stratified", 2
+    with self.assertRaisesRegex(ValueError, "needs a scalar source; "
+                                "source.dim is 2"):
       train.make_train(cfg)
 
 

@@ -41,13 +41,19 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       temperature_decay_steps=2000.0, straight_through=False,
       rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant",
       # annealed_argmin: train the argmin encoder by deterministic annealing
-      # (a Gibbs assignment at temperature τ in bits, τ annealed as above).
-      annealed_argmin=False,
+      # (a Gibbs assignment at temperature τ in bits, τ annealed as above;
+      # with temperature_per_lambda, τ = λ × the schedule's value, so that
+      # temperature_start and temperature_end are in bits per unit of λ).
+      annealed_argmin=False, temperature_per_lambda=False,
       # decoder_warmup_steps > 0: the published notebook's decoder warm-up,
       # first that many steps on decoder_warmup_points draws of x, each given
       # decoder_warmup_indices random indices (see train.py).
       decoder_warmup_steps=0, decoder_warmup_points=32,
-      decoder_warmup_indices=2))
+      decoder_warmup_indices=2,
+      # x_sampling: "iid" draws of (X, Y) per step, or "stratified" (scalar
+      # sources): one draw of X in each of batch_size equal-probability
+      # strata (`sources.Source.sample_stratified`).
+      x_sampling="iid"))
   # models_at_once: models a device trains at once (vmapped); -1 = auto
   # (all on an accelerator, max(1, sharding.CPU_ROWS // batch_size) on
   # CPU), 0 = all.

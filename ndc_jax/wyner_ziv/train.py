@@ -72,9 +72,24 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"train.{field}={v!r} is invalid; allowed: an integer "
                        ">= 1" + (f" and <= model.num_indices={top}"
                                  if top else ""))
+  if t.x_sampling not in X_SAMPLING:
+    raise ValueError(f"train.x_sampling={t.x_sampling!r} is unknown; "
+                     f"allowed: {X_SAMPLING}")
+  if t.x_sampling == "stratified" and config.source.dim != 1:
+    raise ValueError("train.x_sampling='stratified' needs a scalar source; "
+                     f"source.dim is {config.source.dim} (allowed for "
+                     "blocks: 'iid')")
   if not isinstance(t.annealed_argmin, bool):
     raise ValueError(f"train.annealed_argmin={t.annealed_argmin!r} is "
                      "invalid; it must be true or false")
+  if not isinstance(t.temperature_per_lambda, bool):
+    raise ValueError("train.temperature_per_lambda="
+                     f"{t.temperature_per_lambda!r} is invalid; it must be "
+                     "true or false")
+  if t.temperature_per_lambda and not t.annealed_argmin:
+    raise ValueError("train.temperature_per_lambda=True scales the "
+                     "deterministic annealing's τ; it needs "
+                     "train.annealed_argmin=True")
   if t.annealed_argmin and config.model.encoder != "argmin":
     raise ValueError("train.annealed_argmin=True trains the argmin encoder; "
                      f"model.encoder is {config.model.encoder!r}")
@@ -98,6 +113,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 
 LR_SCHEDULES = ("constant", "cosine", "step")
+X_SAMPLING = ("iid", "stratified")
 
 
 def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
@@ -135,6 +151,8 @@ def make_train(config: ml_collections.ConfigDict,
   dist_fn = comp.distortion
   tx = _optimizer(t)
   n = source.dim
+  sample = (source.sample_stratified if t.x_sampling == "stratified"
+            else source.sample)
 
   def init(key):
     k_params, k_train = jax.random.split(key)
@@ -199,10 +217,16 @@ def make_train(config: ml_collections.ConfigDict,
 
   def step(state, lmbda):
     key, k_data, k_u = jax.random.split(state.key, 3)
-    x, y = map(shard_batch, source.sample(k_data, t.batch_size))
+    x, y = map(shard_batch, sample(k_data, t.batch_size))
     temperature = relaxation.annealed_temperature(
         state.step, t.temperature_start, t.temperature_end,
         t.temperature_decay_steps)
+    if t.temperature_per_lambda:
+      # 2^{−(bits + λd)/τ} = 2^{−(bits/λ + d)/(τ/λ)}: the critical
+      # temperatures of the annealing scale with λ (a cell of variance σ²
+      # splits at τ_c = 2·ln2·λ·σ², Rose 1998), so with τ/λ on one
+      # schedule every λ passes its splits at the same steps.
+      temperature = temperature * lmbda
     # Rate warm-up: the rate term's weight ramps from 0 to 1 over
     # `warmup_steps`, so the encoder first learns to use many indices (a
     # distortion-only quantizer with side information) before the rate term
