@@ -12,7 +12,9 @@
 * gaussian_x_is_y_plus_noise_marginal: the same arm for X = Y + N.
 * laplace_marginal:     X ~ Laplace(0, 1), Y = sign(X), rate model q(u): the
   same recipe with K = 64, gates of width 0.5 in y, E_{y|x} exact on the
-  support {−1, 1} of Y, 6000 steps (τ over 5000); 8 seeds train at once and
+  support {−1, 1} of Y, x drawn stratified (one draw per 1/512 of
+  probability), τ per unit of λ (τ/λ from 2 to 10⁻⁴ over 20k of 24k steps,
+  so that every λ starts above its first split); 8 seeds train at once and
   each λ keeps the seed of least rate + λ·MSE on a validation set
   (`eval.select_seed`).
 
@@ -100,7 +102,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                            lr_schedule="cosine")
   laplace = binning_arm("signed_laplace", (3., 30., 300.))
   laplace.model.update(num_indices=64, decoder_width=0.5)
-  laplace.train.update(num_steps=6000, temperature_decay_steps=5000.0)
+  laplace.train.update(num_steps=24_000, chunk_steps=2000,
+                       temperature_decay_steps=20_000.0,
+                       x_sampling="stratified", temperature_per_lambda=True,
+                       temperature_start=2.0, temperature_end=1e-4)
   laplace.sweep.seeds = tuple(range(8))
   laplace.eval.select_seed = True
   config.arms = ml_collections.ConfigDict({
