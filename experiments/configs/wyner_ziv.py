@@ -26,7 +26,7 @@ index), K = 64; rates are bits per scalar sample, held against the scalar
 baseline on each component:
   --config=experiments/configs/wyner_ziv.py:block
 
-Run (the README's main job, about 10 min on a 2-core CPU, see docs/benchmarks.md):
+Run (the README's main job, about 19 min on a 2-core CPU, see docs/benchmarks.md):
   python -m experiments.main --config=experiments/configs/wyner_ziv.py \
       --workdir=runs/wyner_ziv
 Small variant for tests and notebooks:
