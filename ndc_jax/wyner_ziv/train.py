@@ -79,13 +79,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError("train.x_sampling='stratified' needs a scalar source; "
                      f"source.dim is {config.source.dim} (allowed for "
                      "blocks: 'iid')")
-  if not isinstance(t.annealed_argmin, bool):
-    raise ValueError(f"train.annealed_argmin={t.annealed_argmin!r} is "
-                     "invalid; it must be true or false")
-  if not isinstance(t.temperature_per_lambda, bool):
-    raise ValueError("train.temperature_per_lambda="
-                     f"{t.temperature_per_lambda!r} is invalid; it must be "
-                     "true or false")
+  for field in ("annealed_argmin", "temperature_per_lambda"):
+    if not isinstance(t[field], bool):
+      raise ValueError(f"train.{field}={t[field]!r} is invalid; it must be "
+                       "true or false")
   if t.temperature_per_lambda and not t.annealed_argmin:
     raise ValueError("train.temperature_per_lambda=True scales the "
                      "deterministic annealing's τ; it needs "
