@@ -94,6 +94,36 @@ class SourcesTest(chex.TestCase):
     self.assertLess(float(jnp.std(jnp.mean(strat, (1, 2)))),
                     0.2 * float(jnp.std(jnp.mean(iid, (1, 2)))))
 
+  @parameterized.parameters("y_is_x_plus_noise", "x_is_y_plus_noise")
+  def test_stratified_side_info_is_a_latin_hypercube(self, direction):
+    src = sources.make_source(_cfg(var_noise=0.1, direction=direction, dim=2))
+    x, _ = src.sample(jax.random.key(0), 64)
+    draw = jax.jit(src.sample_side_info_stratified, static_argnums=2)
+    iid_draw = jax.jit(src.sample_side_info, static_argnums=2)
+    y = draw(jax.random.key(1), x, 16)
+    chex.assert_shape(y, (16, 64, 2))
+    # Each component's 16 draws lie one in each of 16 equal-probability
+    # strata of p(y_i|x_i) = N(c·x_i, v).
+    c, v = (1.0, 0.1) if direction == "y_is_x_plus_noise" else (0.9, 0.09)
+    z = (np.asarray(y) - c * np.asarray(x)) / v ** 0.5
+    strata = np.floor(np.asarray(jax.scipy.stats.norm.cdf(z)) * 16)
+    np.testing.assert_array_equal(np.sort(strata, axis=0),
+                                  np.broadcast_to(np.arange(16)[:, None, None],
+                                                  z.shape))
+    # Independent orders across components (a hypercube, not a diagonal).
+    rho = np.corrcoef(z[:, :, 0].ravel(), z[:, :, 1].ravel())[0, 1]
+    self.assertLess(abs(rho), 0.1)
+    # Unbiased, with a far smaller spread of the 16-draw mean of a smooth
+    # function of y than i.i.d. draws give.
+    f = lambda ys: jnp.mean(jnp.tanh(3 * ys), axis=0)  # [B, n]
+    keys = jax.random.split(jax.random.key(3), 300)
+    strat = jax.vmap(lambda k: f(draw(k, x, 16)))(keys)
+    iid = jax.vmap(lambda k: f(iid_draw(k, x, 16)))(keys)
+    truth = f(iid_draw(jax.random.key(2), x, 200_000))
+    np.testing.assert_allclose(jnp.mean(strat, 0), truth, atol=0.01)
+    self.assertLess(float(jnp.mean(jnp.std(strat, 0))),
+                    0.3 * float(jnp.mean(jnp.std(iid, 0))))
+
   def test_stratified_sampling_is_scalar_only(self):
     self.assertIsNone(sources.make_source(_cfg(dim=2)).sample_stratified)
 

@@ -105,8 +105,11 @@ class TrainTest(chex.TestCase):
     np.testing.assert_allclose(sizes[-1]["decoder"],
                                last_share * cfg.train.learning_rate, rtol=1e-3)
 
-  def test_argmin_encoder_minimizes_rate_plus_lambda_distortion(self):
+  @parameterized.parameters("iid", "stratified")
+  def test_argmin_encoder_minimizes_rate_plus_lambda_distortion(self,
+                                                                sampling):
     cfg = tiny(encoder="argmin", rate_model="marginal")
+    cfg.model.side_info_sampling = sampling
     trainer = train.make_train(cfg)
     comp = trainer.compressor
     state, _ = jax.jit(trainer.train)(1000.0, jax.random.key(0))
@@ -114,7 +117,9 @@ class TrainTest(chex.TestCase):
     key = jax.random.key(2)
     u = comp.encode(state.params, x, 1000.0, key)
     # By hand: decode every index with the same y|x draws, average.
-    ys = trainer.source.sample_side_info(key, x, 2)  # [2, 64, 1]
+    draw = (trainer.source.sample_side_info_stratified
+            if sampling == "stratified" else trainer.source.sample_side_info)
+    ys = draw(key, x, 2)  # [2, 64, 1]
     dist = jnp.stack([jnp.stack([
         comp.distortion(x, comp.decode(
             state.params, jax.nn.one_hot(jnp.full(64, k), 8), ys[m]))
@@ -133,6 +138,9 @@ class TrainTest(chex.TestCase):
       ("model", "encoder_head", "vq", "model.encoder_head='vq'"),
       ("model", "codebook_sharpness", 0.0, "model.codebook_sharpness=0.0"),
       ("model", "codebook_range", -1.0, "model.codebook_range=-1.0"),
+      ("model", "side_info_sampling", "sobol",
+       "model.side_info_sampling='sobol' is unknown; allowed: "
+       r"\('iid', 'stratified'\)"),
       ("train", "lr_schedule", "linear", "train.lr_schedule='linear'"),
       ("train", "decoder_warmup_steps", 3000,
        "train.decoder_warmup_steps=3000"),

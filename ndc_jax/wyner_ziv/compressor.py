@@ -6,7 +6,8 @@ ISIT 2023 and JSAIT 2024):
 * ``learned``: p_θ(u|x) is an MLP; at test time u = argmax_u p_θ(u|x).
 * ``argmin``: the entropy-constrained encoder of the published JSAIT notebook,
   u = argmin_k [−log2 q(k) / n + λ·E_{y|x} d(x, g(k, y))], with the expectation
-  over `side_info_samples` draws of y|x from the source model, or for a
+  over `side_info_samples` draws of y|x from the source model (i.i.d., or a
+  Latin hypercube with `side_info_sampling='stratified'`), or for a
   scalar source a quadrature on a grid of `side_info_grid` values of y (the
   Gaussian; shifted at random, exact as the spacing shrinks against
   σ_{Y|X}) or exact on the support of a discrete y (the signed Laplacian's
@@ -36,6 +37,7 @@ from ndc_jax.wyner_ziv.sources import Source
 
 ENCODERS = ("learned", "argmin")
 ENCODER_HEADS = ("mlp", "codebook")
+SIDE_INFO_SAMPLING = ("iid", "stratified")
 
 
 class Compressor(NamedTuple):
@@ -79,6 +81,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
   if not cfg.side_info_samples >= 1:
     raise ValueError(f"model.side_info_samples={cfg.side_info_samples!r} "
                      "must be >= 1")
+  if cfg.side_info_sampling not in SIDE_INFO_SAMPLING:
+    raise ValueError(f"model.side_info_sampling={cfg.side_info_sampling!r} "
+                     f"is unknown; allowed: {SIDE_INFO_SAMPLING}")
   if cfg.decoder not in models.DECODERS:
     raise ValueError(f"model.decoder={cfg.decoder!r} is unknown; allowed: "
                      f"{models.DECODERS}")
@@ -190,6 +195,9 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
     """d(x, g(k, y)) for every index k: x [..., n], y [..., n] -> [..., K]."""
     return dist_fn(x[..., None, :], decode_all(params, y))
 
+  draw_side_info = (source.sample_side_info_stratified
+                    if cfg.side_info_sampling == "stratified"
+                    else source.sample_side_info)
   grid = cfg.side_info_grid
   if grid and source.side_info_points is None:
     raise ValueError(f"model.side_info_grid={grid} needs a scalar source "
@@ -221,7 +229,7 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
       log_q = w @ jax.nn.log_softmax(prior_logits(params, ys[:, None]),
                                      axis=-1)
       return -log_q / (LN2 * n), dist
-    ys = source.sample_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
+    ys = draw_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
     dist = all_distortions(params, x[None], ys).mean(axis=0)  # [B, K]
     log_q = jax.nn.log_softmax(prior_logits(params, ys), axis=-1)  # [M, B, K]
     bits = -log_q.mean(axis=0) / (LN2 * n)
