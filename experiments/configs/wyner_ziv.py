@@ -18,7 +18,7 @@
   each λ keeps the seed of least rate + λ·MSE on a validation set
   (`eval.select_seed`).
 
-Blocks of n = 2 pairs (`:block`, about 20 min on a 2-core CPU): the same
+Blocks of n = 2 pairs (`:block`, 8–20 min on a 2-core CPU): the same
 marginal recipe on x, y in R², with 16 draws of y|x (the y-grid does not
 extend to blocks) and a learned table decoder (`models.TableDecoder`: x̂ per
 index on a 129 × 129 grid in y, bilinear, started from 32 random points per
@@ -26,7 +26,7 @@ index), K = 64; rates are bits per scalar sample, held against the scalar
 baseline on each component:
   --config=experiments/configs/wyner_ziv.py:block
 
-Run (the README's main job, about 19 min on a 2-core CPU, see docs/benchmarks.md):
+Run (the README's main job, 7–19 min on a 2-core CPU, see docs/benchmarks.md):
   python -m experiments.main --config=experiments/configs/wyner_ziv.py \
       --workdir=runs/wyner_ziv
 Small variant for tests and notebooks:
