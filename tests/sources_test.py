@@ -124,6 +124,31 @@ class SourcesTest(chex.TestCase):
     self.assertLess(float(jnp.mean(jnp.std(strat, 0))),
                     0.3 * float(jnp.mean(jnp.std(iid, 0))))
 
+  def test_local_grid_is_a_quadrature_of_the_side_information(self):
+    src = sources.make_source(_cfg(var_noise=0.1, dim=2,
+                                   direction="x_is_y_plus_noise"))
+    x, _ = src.sample(jax.random.key(0), 32)
+    grid = jax.jit(src.side_info_local_grid, static_argnums=(2, 3))
+    y, w = grid(jax.random.key(1), x, 8, 4.0)
+    chex.assert_shape((y, w), ((64, 32, 2), (64,)))
+    np.testing.assert_allclose(jnp.sum(w), 1.0, rtol=1e-6)
+    # p(y|x) = N(0.9·x, 0.09) per component: mean and variance exact to the
+    # trapezoid rule's error at a spacing of one standard deviation.
+    mean = jnp.einsum("m,mbi->bi", w, y)
+    np.testing.assert_allclose(mean, 0.9 * x, atol=1e-4)
+    var = jnp.einsum("m,mbi->bi", w, (y - 0.9 * x) ** 2)
+    np.testing.assert_allclose(var, 0.09, rtol=0.01)
+    # A smooth E_{y|x} f(y) against many i.i.d. draws.
+    f = lambda ys, ws: jnp.einsum("m,mbi->bi", ws, jnp.tanh(3 * ys))
+    many = src.sample_side_info(jax.random.key(2), x, 200_000)
+    np.testing.assert_allclose(f(y, w), f(many, jnp.full(200_000, 5e-6)),
+                               atol=0.01)
+    # The grid moves with the key (a randomized quadrature).
+    y2, _ = grid(jax.random.key(3), x, 8, 4.0)
+    self.assertGreater(float(jnp.max(jnp.abs(y2 - y))), 1e-3)
+    self.assertIsNone(sources.make_source(
+        _cfg(name="signed_laplace")).side_info_local_grid)
+
   def test_stratified_sampling_is_scalar_only(self):
     self.assertIsNone(sources.make_source(_cfg(dim=2)).sample_stratified)
 

@@ -78,7 +78,8 @@ class BlockArmTest(chex.TestCase):
     config = wz_config.get_config("quick,block")
     (arm,) = config.arms.values()
     self.assertEqual(arm.source.dim, 2)
-    self.assertEqual(arm.model.decoder, "table")
+    self.assertEqual((arm.model.decoder, arm.model.side_info_local_grid),
+                     ("table", 6))
     arm.train.num_steps, arm.train.chunk_steps = 200, 100
     arm.train.temperature_decay_steps = 150.0
     tr = train.make_train(arm)

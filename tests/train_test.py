@@ -1,5 +1,7 @@
 """Tests of the λ-vmapped trainer: sweep = loop, one compile, it learns."""
 
+import re
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -105,25 +107,33 @@ class TrainTest(chex.TestCase):
     np.testing.assert_allclose(sizes[-1]["decoder"],
                                last_share * cfg.train.learning_rate, rtol=1e-3)
 
-  @parameterized.parameters("iid", "stratified")
+  @parameterized.parameters("iid", "stratified", "local_grid")
   def test_argmin_encoder_minimizes_rate_plus_lambda_distortion(self,
                                                                 sampling):
     cfg = tiny(encoder="argmin", rate_model="marginal")
-    cfg.model.side_info_sampling = sampling
+    if sampling == "local_grid":
+      cfg.model.side_info_local_grid = 3
+    else:
+      cfg.model.side_info_sampling = sampling
     trainer = train.make_train(cfg)
     comp = trainer.compressor
     state, _ = jax.jit(trainer.train)(1000.0, jax.random.key(0))
     x, _ = trainer.source.sample(jax.random.key(1), 64)
     key = jax.random.key(2)
     u = comp.encode(state.params, x, 1000.0, key)
-    # By hand: decode every index with the same y|x draws, average.
-    draw = (trainer.source.sample_side_info_stratified
-            if sampling == "stratified" else trainer.source.sample_side_info)
-    ys = draw(key, x, 2)  # [2, 64, 1]
-    dist = jnp.stack([jnp.stack([
+    # By hand: decode every index at the same points y|x, average with the
+    # quadrature's weights (1/M for draws).
+    if sampling == "local_grid":
+      ys, w = trainer.source.side_info_local_grid(
+          key, x, 3, cfg.model.side_info_local_range)  # [3, 64, 1], [3]
+    else:
+      draw = (trainer.source.sample_side_info_stratified
+              if sampling == "stratified" else trainer.source.sample_side_info)
+      ys, w = draw(key, x, 2), jnp.full(2, 0.5)  # [2, 64, 1]
+    dist = sum(w[m] * jnp.stack([
         comp.distortion(x, comp.decode(
             state.params, jax.nn.one_hot(jnp.full(64, k), 8), ys[m]))
-        for k in range(8)], -1) for m in range(2)]).mean(0)
+        for k in range(8)], -1) for m in range(len(w)))
     bits = -jax.nn.log_softmax(state.params["prior"]["logits"].value) / jnp.log(
         2.0)
     np.testing.assert_array_equal(u, jnp.argmin(bits + 1000.0 * dist, -1))
@@ -138,6 +148,10 @@ class TrainTest(chex.TestCase):
       ("model", "encoder_head", "vq", "model.encoder_head='vq'"),
       ("model", "codebook_sharpness", 0.0, "model.codebook_sharpness=0.0"),
       ("model", "codebook_range", -1.0, "model.codebook_range=-1.0"),
+      ("model", "side_info_local_grid", 1, "model.side_info_local_grid=1 "
+       r"is invalid; allowed: 0 \(draws of y\|x\) or an integer >= 2"),
+      ("model", "side_info_local_range", 0.0,
+       "model.side_info_local_range=0.0"),
       ("model", "side_info_sampling", "sobol",
        "model.side_info_sampling='sobol' is unknown; allowed: "
        r"\('iid', 'stratified'\)"),
@@ -159,6 +173,18 @@ class TrainTest(chex.TestCase):
     cfg = tiny()
     cfg[section][field] = value
     with self.assertRaisesRegex(ValueError, message):
+      train.make_train(cfg)
+
+  def test_local_grid_needs_a_gaussian_and_no_global_grid(self):
+    cfg = tiny()
+    cfg.model.side_info_local_grid, cfg.model.side_info_grid = 8, 128
+    with self.assertRaisesRegex(ValueError, "model.side_info_local_grid=8 "
+                                "and model.side_info_grid=128 exclude"):
+      train.make_train(cfg)
+    cfg.model.side_info_grid, cfg.source.name = 0, "signed_laplace"
+    with self.assertRaisesRegex(ValueError, re.escape(
+        "needs a source with a continuous y|x (gaussian), not "
+        "'signed_laplace'")):
       train.make_train(cfg)
 
   def test_stratified_sampling_needs_a_scalar_source(self):

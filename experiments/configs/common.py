@@ -35,8 +35,12 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       # distortion) exact on that many y points over
       # ±side_info_grid_range·std(Y); 0: side_info_samples draws of y|x,
       # side_info_sampling "iid" or "stratified" (a Latin hypercube,
-      # `sources.Source.sample_side_info_stratified`).
-      side_info_grid=0, side_info_grid_range=4.5, side_info_sampling="iid"))
+      # `sources.Source.sample_side_info_stratified`); side_info_local_grid
+      # > 0 (Gaussian, any dim): instead of draws, that many points per axis
+      # on ±side_info_local_range std of y|x around E[y|x], weighted by
+      # p(y|x) (`sources.Source.side_info_local_grid`).
+      side_info_grid=0, side_info_grid_range=4.5, side_info_sampling="iid",
+      side_info_local_grid=0, side_info_local_range=3.0))
   c.train = ml_collections.ConfigDict(dict(
       num_steps=3000, chunk_steps=250, batch_size=256, learning_rate=1e-3,
       prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,

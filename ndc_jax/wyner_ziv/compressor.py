@@ -7,7 +7,9 @@ ISIT 2023 and JSAIT 2024):
 * ``argmin``: the entropy-constrained encoder of the published JSAIT notebook,
   u = argmin_k [−log2 q(k) / n + λ·E_{y|x} d(x, g(k, y))], with the expectation
   over `side_info_samples` draws of y|x from the source model (i.i.d., or a
-  Latin hypercube with `side_info_sampling='stratified'`), or for a
+  Latin hypercube with `side_info_sampling='stratified'`), or on a
+  randomly shifted product grid of `side_info_local_grid` points per axis
+  around E[y|x] (any block length; the Gaussian), or for a
   scalar source a quadrature on a grid of `side_info_grid` values of y (the
   Gaussian; shifted at random, exact as the spacing shrinks against
   σ_{Y|X}) or exact on the support of a discrete y (the signed Laplacian's
@@ -81,6 +83,15 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
   if not cfg.side_info_samples >= 1:
     raise ValueError(f"model.side_info_samples={cfg.side_info_samples!r} "
                      "must be >= 1")
+  local = cfg.side_info_local_grid
+  if not (isinstance(local, int) and (local == 0 or local >= 2)):
+    raise ValueError(f"model.side_info_local_grid={local!r} is invalid; "
+                     "allowed: 0 (draws of y|x) or an integer >= 2 (points "
+                     "per axis)")
+  if local and cfg.side_info_grid:
+    raise ValueError(f"model.side_info_local_grid={local} and "
+                     f"model.side_info_grid={cfg.side_info_grid} exclude "
+                     "each other; set one of them to 0")
   if cfg.side_info_sampling not in SIDE_INFO_SAMPLING:
     raise ValueError(f"model.side_info_sampling={cfg.side_info_sampling!r} "
                      f"is unknown; allowed: {SIDE_INFO_SAMPLING}")
@@ -95,7 +106,8 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     raise ValueError(f"model.decoder_table_points={points!r} is invalid; it "
                      "must be an integer >= 2 (table nodes per axis)")
   for field in ("decoder_centre_range", "decoder_width",
-                "decoder_table_range", "side_info_grid_range"):
+                "decoder_table_range", "side_info_grid_range",
+                "side_info_local_range"):
     if not cfg[field] > 0:
       raise ValueError(f"model.{field}={cfg[field]!r} is invalid; it must be "
                        "> 0")
@@ -198,6 +210,11 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
   draw_side_info = (source.sample_side_info_stratified
                     if cfg.side_info_sampling == "stratified"
                     else source.sample_side_info)
+  local = cfg.side_info_local_grid
+  if local and source.side_info_local_grid is None:
+    raise ValueError(f"model.side_info_local_grid={local} needs a source "
+                     f"with a continuous y|x (gaussian), not {source.name!r};"
+                     " allowed there: 0")
   grid = cfg.side_info_grid
   if grid and source.side_info_points is None:
     raise ValueError(f"model.side_info_grid={grid} needs a scalar source "
@@ -229,10 +246,16 @@ def make_compressor(cfg: ml_collections.ConfigDict, source: Source
       log_q = w @ jax.nn.log_softmax(prior_logits(params, ys[:, None]),
                                      axis=-1)
       return -log_q / (LN2 * n), dist
-    ys = draw_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
-    dist = all_distortions(params, x[None], ys).mean(axis=0)  # [B, K]
+    if local:  # weights w [M] of the points ys [M, B, n]
+      ys, w = source.side_info_local_grid(key, x, local,
+                                          cfg.side_info_local_range)
+      mean = lambda a: jnp.einsum("m,mbk->bk", w, a)
+    else:
+      ys = draw_side_info(key, x, cfg.side_info_samples)  # [M, B, n]
+      mean = lambda a: a.mean(axis=0)
+    dist = mean(all_distortions(params, x[None], ys))  # [B, K]
     log_q = jax.nn.log_softmax(prior_logits(params, ys), axis=-1)  # [M, B, K]
-    bits = -log_q.mean(axis=0) / (LN2 * n)
+    bits = -mean(log_q) / (LN2 * n)
     return bits, dist
 
   def encode(params, x, lmbda, key):
