@@ -18,7 +18,7 @@
   each λ keeps the seed of least rate + λ·MSE on a validation set
   (`eval.select_seed`).
 
-Blocks of n = 2 pairs (`:block`, about 15–20 min on a 2-core CPU): the same
+Blocks of n = 2 pairs (`:block`, about 15 min on a 2-core CPU): the same
 marginal recipe on x, y in R², with E_{y|x} on a randomly shifted 6 × 6 grid
 around E[y|x] over ±3 std of y|x (`model.side_info_local_grid`; the scalar
 y-grid does not extend to blocks) and a learned table decoder
