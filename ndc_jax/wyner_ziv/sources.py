@@ -163,9 +163,8 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
     y|x, each axis shifted by its own U ~ U(0, 1); y [num^n, B, n] and
     weights w [num^n] ∝ Π_i φ(t_i), summing to 1 (the trapezoid rule of
     E_{y|x}, randomized)."""
-    h = 2 * spread / num
-    shift = jax.random.uniform(key, (n,))
-    axes = -spread + (jnp.arange(num)[:, None] + shift) * h       # [G, n]
+    axes = _shifted_grid(num, spread,
+                         jax.random.uniform(key, (n,)))            # [G, n]
     t = jnp.stack(jnp.meshgrid(*[axes[:, i] for i in range(n)],
                                indexing="ij"), -1).reshape(-1, n)  # [G^n, n]
     w = jax.nn.softmax(-0.5 * jnp.sum(t * t, -1))
@@ -187,11 +186,19 @@ def _gaussian(cfg: ml_collections.ConfigDict) -> Source:
       side_info_local_grid=side_info_local_grid)
 
 
+def _shifted_grid(num: int, half_width: float, shift: jax.Array
+                  ) -> jax.Array:
+  """num points spaced h = 2·half_width/num over ±half_width, all moved by
+  shift·h (shift in [0, 1); shift [n] gives one column per axis, [num, n])."""
+  h = 2 * half_width / num
+  index = jnp.arange(num)[:, None] if jnp.ndim(shift) else jnp.arange(num)
+  return -half_width + (index + shift) * h
+
+
 def _uniform_points(y_std: float) -> Callable:
   """`Source.side_info_points` of a continuous scalar Y with std `y_std`."""
   def points(num, spread, key):
-    h = 2 * spread * y_std / num
-    return -spread * y_std + (jnp.arange(num) + jax.random.uniform(key)) * h
+    return _shifted_grid(num, spread * y_std, jax.random.uniform(key))
   return points
 
 
