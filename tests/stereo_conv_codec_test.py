@@ -75,8 +75,8 @@ class BitstreamTest(parameterized.TestCase):
     state = trainer.init(jax.random.key(0))
     crop = lambda v: jnp.asarray(v[None, :16, :16])
     def rate_and_distortion(v):
-      m = trainer.loss(state.params, crop(x1), v, 0.01, 0.0, state.mine_ma,
-                       jax.random.key(1))[1][0]
+      m = trainer.loss(state.params, crop(x1), v, jnp.ones((1, 16, 16, 1)),
+                       0.01, 0.0, state.mine_ma, jax.random.key(1))[1][0]
       return jnp.stack([m["bpp"], m["mse"]])
     jac = jax.jacrev(rate_and_distortion)(crop(x2))  # [2, 1, 16, 16, 3]
     self.assertEqual(float(jnp.abs(jac[0]).max()), 0.0)
@@ -86,10 +86,15 @@ class BitstreamTest(parameterized.TestCase):
     self.assertGreater(float(np.abs(a - b).max()), 0.0)
 
   def test_factorized_bits_equal_the_coded_bytes_within_1pct(self):
-    # The entropy model fitted to the latents of the Motorcycle test band.
+    # The entropy model fitted to the latents of the Motorcycle test band;
+    # the untrained analysis' last layer scaled by 20 so that the latents
+    # spread over many integers, as a trained one's do.
     coder, params = coder_params()
+    last = params["net"]["analysis"]["convs"][1]["w"]
+    last[...] = 20.0 * last[...]
     x1 = data.motorcycle_splits()["test"][0][:, :320]
     y = coder.symbols(params, x1, 0.01)["y"].astype(np.float32)
+    self.assertGreater(len(np.unique(y)), 8)
     opt = optax.adam(0.05)
     ent = params["entropy"]["y"]
 
@@ -177,6 +182,52 @@ class TrainTest(parameterized.TestCase):
       for v, x in ((0, x1), (1, x2)):
         np.testing.assert_array_equal(np.round(np.asarray(x[b]) * 255),
                                       img[v, r:r + 4, c:c + 8])
+
+
+  def test_edge_padded_crops_are_what_pad_to_makes_of_the_kept_part(self):
+    # Crops [B, 12, 20]; multiple 8: p_h, p_w in {0, ..., 7}.
+    rng = np.random.default_rng(0)
+    x1 = rng.uniform(size=(256, 12, 20, 3)).astype(np.float32)
+    x2 = rng.uniform(size=(256, 12, 20, 3)).astype(np.float32)
+    p1, p2, valid = (np.asarray(a) for a in data.edge_pad_crops(
+        jnp.asarray(x1), jnp.asarray(x2), jax.random.key(0), 8))
+    kept_h = valid[:, :, 0, 0].sum(1).astype(int)
+    kept_w = valid[:, 0, :, 0].sum(1).astype(int)
+    self.assertEqual(set(12 - kept_h), set(range(8)))
+    self.assertEqual(set(20 - kept_w), set(range(8)))
+    for b in range(256):
+      h, w = kept_h[b], kept_w[b]
+      np.testing.assert_array_equal(valid[b, :h, :w], 1.0)
+      self.assertEqual(valid[b].sum(), h * w)
+      for x, p in ((x1, p1), (x2, p2)):
+        # The kept part edge-padded back to the crop's size, as pad_to pads.
+        want = np.pad(x[b, :h, :w], ((0, 12 - h), (0, 20 - w), (0, 0)),
+                      mode="edge")
+        np.testing.assert_array_equal(p[b], want)
+
+  def test_the_loss_measures_distortion_on_valid_pixels_only(self):
+    cfg = tiny_arm()
+    cfg.train.edge_pad = True
+    x1, x2 = pair(0)
+    trainer = train.make_train(cfg, (x1, x2))
+    params = trainer.init(jax.random.key(0)).params
+    v1, v2 = jnp.asarray(x1[None, :16, :16]), jnp.asarray(x2[None, :16, :16])
+    valid = jnp.zeros((1, 16, 16, 1)).at[:, :13, :10].set(1.0)
+    _, (m, _) = trainer.loss(params, v1, v2, valid, 0.01, 0.0,
+                             jnp.ones((0,)), jax.random.key(1))
+    y = trainer.codec.encode(params, v1)
+    x_hat = trainer.codec.decode(params, jnp.round(y), v2)
+    want = np.mean(np.square(np.asarray(v1 - x_hat)[0, :13, :10]))
+    np.testing.assert_allclose(float(m["mse"]), want, rtol=1e-5)
+    # bpp: the bits of every latent per valid pixel.
+    _, (m_all, _) = trainer.loss(params, v1, v2, jnp.ones((1, 16, 16, 1)),
+                                 0.01, 0.0, jnp.ones((0,)), jax.random.key(1))
+    np.testing.assert_allclose(float(m["bpp"]) * 130,
+                               float(m_all["bpp"]) * 256, rtol=1e-5)
+    # Training with the padded crops runs and is finite.
+    _, metrics = jax.jit(trainer.train)(jnp.float32(0.01), jnp.float32(0.0),
+                                        jax.random.key(2))
+    self.assertTrue(np.all(np.isfinite(np.asarray(metrics["loss"]))))
 
 
 class BadInputTest(parameterized.TestCase):

@@ -52,9 +52,11 @@ class JobTest(absltest.TestCase):
     h, w = 50, 741  # the Motorcycle test band, coded as one image
     for r in learned:
       bpp, head = float(r["bpp"]), float(r["header_bits"])
-      # A whole number of bytes, more than the header, over H·W pixels.
+      # A whole number of bytes, the header included, over H·W pixels (the
+      # 4-step model may round every latent of the smooth band to 0: an
+      # empty ANS stream).
       self.assertAlmostEqual(bpp * h * w / 8, round(bpp * h * w / 8), 2)
-      self.assertGreater(bpp * h * w, head)
+      self.assertGreaterEqual(round(bpp * h * w), head)
       self.assertTrue(np.isfinite(float(r["psnr_db"])))
       self.assertTrue(0.0 < float(r["ms_ssim"]) <= 1.0)
     ndic = next(r for r in learned if r["arm"] == "ndic")

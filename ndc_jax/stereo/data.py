@@ -111,6 +111,30 @@ def sample_crops(pairs: jax.Array, key: jax.Array, batch: int,
   return cut[:, 0], cut[:, 1]
 
 
+def edge_pad_crops(x1: jax.Array, x2: jax.Array, key: jax.Array,
+                   multiple: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Crops [B, h, w, 3] as the codec sees an image whose sides are not
+  multiples of `multiple` (`pad_to`): per element, the last p_h rows and
+  p_w columns, p ~ U{0, ..., min(multiple, side) − 1}, replaced by edge
+  replication of the rest, in both views alike.
+
+  Returns (x1, x2, valid): valid float32 [B, h, w, 1] is 1 on the kept
+  pixels, 0 on the replicated ones — the distortion is measured on the
+  kept pixels only, as at test, while every latent is coded.
+  """
+  b, h, w = x1.shape[:3]
+  kh, kw = jax.random.split(key)
+  p_h = jax.random.randint(kh, (b,), 0, min(multiple, h))
+  p_w = jax.random.randint(kw, (b,), 0, min(multiple, w))
+  rows = jnp.minimum(jnp.arange(h)[None], (h - 1 - p_h)[:, None])  # [B, h]
+  cols = jnp.minimum(jnp.arange(w)[None], (w - 1 - p_w)[:, None])  # [B, w]
+  pad = jax.vmap(lambda x, r, c: x[r][:, c])
+  valid = ((jnp.arange(h)[None, :, None] < (h - p_h)[:, None, None]) &
+           (jnp.arange(w)[None, None, :] < (w - p_w)[:, None, None]))
+  return (pad(x1, rows, cols), pad(x2, rows, cols),
+          valid[..., None].astype(jnp.float32))
+
+
 def to_uint8(x: np.ndarray) -> np.ndarray:
   """float [0, 1] -> uint8 (rounded)."""
   return np.round(np.clip(np.asarray(x), 0.0, 1.0) * 255.0).astype(np.uint8)

@@ -9,6 +9,13 @@ MSE of [0, 1] images scaled to 8-bit units as CompressAI does:
         [+ λ·w_vq·Σ_pos (‖sg(e) − c‖² + β_c‖e − sg(c)‖²) / N_pix]   (vq)
         [− β_MI·Î(ŷ; s_n) / N_pix]                                  (MI)
 
+N_pix counts the pixels whose distortion counts: with `train.edge_pad` each
+crop's last p_h rows and p_w columns (p ~ U{0, …, multiple − 1}) are edge
+replicated as `data.pad_to` pads a test image whose sides are not multiples
+of the transforms' downsampling, and measured nowhere, while every latent
+is coded (`data.edge_pad_crops`): the training rate is then the test's,
+bits per image pixel with the padding's latents counted.
+
 Rates use the noisy proxy ỹ = y + U(−½, ½); the synthesis decodes
 `train.decoder_input`: 'round' (straight-through rounding, what it decodes
 at test; Minnen & Singh, ICIP 2020, Sec. 2) or 'noise' (ỹ). Î is the
@@ -46,7 +53,9 @@ class StereoTrainer(NamedTuple):
   train_chunk: Callable  # (state, lmbda, beta) -> (state, metrics)
   train: Callable        # (lmbda, beta, key) -> (state, metrics [chunks])
   init_params: Callable  # key -> params (structure for loading)
-  loss: Callable  # (params, x1, x2, λ, β, ma, key) -> (loss, (metrics, ma))
+  loss: Callable  # (params, x1, x2, valid, λ, β, ma, key) ->
+                  # (loss, (metrics, ma)); valid [B, h, w, 1]: 1 where the
+                  # distortion counts (`data.edge_pad_crops`)
   metric_names: tuple = METRICS
 
 
@@ -123,7 +132,7 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
     return mi.estimate_terms(m.mi_estimator, terms, critics, flat_in,
                              m.num_negatives, key, ma, t.mine_ema_rate)
 
-  def loss_fn(params, x1, x2, lmbda, beta, ma, key):
+  def loss_fn(params, x1, x2, valid, lmbda, beta, ma, key):
     k_y, k_z, k_mi = jax.random.split(key, 3)
     sg = jax.lax.stop_gradient
     ent = params["entropy"]
@@ -148,8 +157,8 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
           jnp.sum(jnp.square(sg(y) - c), -1)
           + m.commitment * jnp.sum(jnp.square(y - sg(c)), -1))
     x_hat = codec.decode(params, y_dec, x2)
-    n_pix = float(x1.shape[0] * x1.shape[1] * x1.shape[2])
-    mse = jnp.mean(jnp.square(x1 - x_hat))
+    n_pix = jnp.sum(valid)
+    mse = jnp.sum(valid * jnp.square(x1 - x_hat)) / (n_pix * x1.shape[-1])
     side = sg(codec.side_features(params, x2)[-1]) if use_mi else None
     mi_obj, crit_obj, mi_est, new_ma = mi.critic_game(
         lambda cp, lat, k, a: mi_terms(cp, lat, side, k, a),
@@ -173,10 +182,15 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
        "critic": optax.adam(t.critic_learning_rate)},
       lambda p: {k: jax.tree.map(lambda _: k, v) for k, v in p.items()})
 
-  init, step = loops.lagrangian_steps(
-      init_params, tx, len(terms),
-      lambda k: stereo_data.sample_crops(pairs, k, t.batch_size, t.crop),
-      loss_fn)
+  def sample(key):
+    k_crop, k_pad = jax.random.split(key)
+    x1, x2 = stereo_data.sample_crops(pairs, k_crop, t.batch_size, t.crop)
+    if t.edge_pad:
+      return stereo_data.edge_pad_crops(x1, x2, k_pad, codec.multiple)
+    return x1, x2, jnp.ones(x1.shape[:3] + (1,), jnp.float32)
+
+  init, step = loops.lagrangian_steps(init_params, tx, len(terms), sample,
+                                      loss_fn)
   train_chunk, train = loops.scan_loops(step, init, t.chunk_steps,
                                         t.num_steps // t.chunk_steps)
   return StereoTrainer(codec, init, train_chunk, train, init_params, loss_fn)
@@ -204,7 +218,8 @@ def arm(entropy: str = "factorized", fusion: str = "concat",
       num_steps=num_steps, chunk_steps=num_steps // 4, batch_size=batch_size,
       crop=tuple(crop), decoder_input="round", learning_rate=1e-3,
       entropy_learning_rate=1e-2, critic_learning_rate=1e-3,
-      final_lr_fraction=0.05, clip_norm=1.0, mine_ema_rate=0.01))
+      final_lr_fraction=0.05, clip_norm=1.0, mine_ema_rate=0.01,
+      edge_pad=True))
   c.sweep = ml_collections.ConfigDict(dict(lmbdas=tuple(lmbdas), betas=(0.0,),
                                            seeds=(0,), models_at_once=-1))
   return c

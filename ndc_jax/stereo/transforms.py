@@ -35,7 +35,8 @@ HYPER_DOWNSAMPLES = 2
 
 
 class Analysis(nnx.Module):
-  """x [B, H, W, C] -> y [B, H / 2^n, W / 2^n, latent]."""
+  """x [B, H, W, C] in [0, 1] -> y [B, H / 2^n, W / 2^n, latent] (of
+  x − ½)."""
 
   def __init__(self, c_in, filters, latent, kernel, downsamples, *,
                rngs: nnx.Rngs):
@@ -46,7 +47,7 @@ class Analysis(nnx.Module):
                           for _ in range(downsamples - 1)])
 
   def __call__(self, x):
-    h = x
+    h = x - 0.5
     for j, conv in enumerate(self.convs):
       h = conv(h)
       if j < len(self.gdns):
@@ -55,7 +56,8 @@ class Analysis(nnx.Module):
 
 
 class SideEncoder(nnx.Module):
-  """x2 [B, H, W, C] -> [s_1, ..., s_n], s_j [B, H / 2^j, W / 2^j, F]."""
+  """x2 [B, H, W, C] in [0, 1] -> [s_1, ..., s_n], s_j [B, H / 2^j,
+  W / 2^j, F] (of x2 − ½)."""
 
   def __init__(self, c_in, filters, kernel, downsamples, *, rngs: nnx.Rngs):
     chans = [c_in] + [filters] * downsamples
@@ -64,7 +66,7 @@ class SideEncoder(nnx.Module):
     self.gdns = nnx.List([layers.GDN(filters) for _ in range(downsamples)])
 
   def __call__(self, x):
-    feats, h = [], x
+    feats, h = [], x - 0.5
     for conv, gdn in zip(self.convs, self.gdns):
       h = gdn(conv(h))
       feats.append(h)
@@ -72,7 +74,9 @@ class SideEncoder(nnx.Module):
 
 
 class Synthesis(nnx.Module):
-  """ŷ [B, h, w, latent] (and side features) -> x̂ [B, 2^n h, 2^n w, C]."""
+  """ŷ [B, h, w, latent] (and side features) -> x̂ [B, 2^n h, 2^n w, C]
+  (the last layer's output + ½: images in [0, 1], centred as the encoders'
+  inputs)."""
 
   def __init__(self, latent, filters, c_out, kernel, upsamples, fusion,
                key_dim, *, rngs: nnx.Rngs):
@@ -102,7 +106,7 @@ class Synthesis(nnx.Module):
       h = layers.upsample(conv(h))
       if j < len(self.igdns):
         h = self.igdns[j](h)
-    return h
+    return h + 0.5
 
 
 class HyperAnalysis(nnx.Module):
