@@ -3,9 +3,8 @@
 beside JPEG, WebP, JPEG 2000, JPEG XL and AVIF coding view 1 alone.
 
 Default (CPU, two arms: NDIC fusion decoder and the single-view codec, both
-with the factorized entropy model; 48 min of wall time when it last ran on
-the 2-core CPU beside other jobs (load 5–8); results in
-docs/stereo_conv.md):
+with the factorized entropy model; 27 min of wall time on an idle 2-core
+CPU; results in docs/stereo_conv.md):
   python -m experiments.main --config=experiments/configs/stereo_conv.py \\
       --workdir=runs/stereo_conv
 Full schedule on an accelerator (every variant: factorized and hyperprior,
