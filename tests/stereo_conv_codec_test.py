@@ -122,6 +122,45 @@ class BitstreamTest(parameterized.TestCase):
     self.assertLess(abs(32 * words.size - est) / est, 0.01)
     np.testing.assert_array_equal(gaussian.decode(words, lo, hi, sigma), y)
 
+  @parameterized.parameters("hyperprior", "mean_scale")
+  def test_hyper_latents_cover_latents_of_any_size(self, entropy):
+    # 20 x 44 px -> y [1, 5, 11, M] (not multiples of 4): ẑ [1, 2, 3, F],
+    # μ and σ cropped back to y's 5 x 11; the file round-trips.
+    coder, params = coder_params(entropy)
+    x1, x2 = pair()
+    sym = coder.symbols(params, x1, 0.01)
+    self.assertEqual(sym["y"].shape[:3], (1, 5, 11))
+    self.assertEqual(sym["z"].shape[:3], (1, 2, 3))
+    mu, sigma = coder.codec.conditionals(
+        params, jnp.asarray(sym["z"], jnp.float32), (5, 11))
+    self.assertEqual(mu.shape, sym["y"].shape)
+    self.assertEqual(sigma.shape, sym["y"].shape)
+    self.assertTrue(bool(jnp.all(sigma > 0)))
+    dec = coder.decompress(params, coder.compress(params, x1, 0.01), x2)
+    np.testing.assert_array_equal(dec.symbols["y"], sym["y"])
+
+  def test_mean_scale_codes_the_residual_about_the_predicted_mean(self):
+    coder, params = coder_params("mean_scale")
+    # A non-zero predicted mean: the hyper synthesis' last bias moved.
+    last = params["net"]["hyper_s"]["c3"]["b"]
+    last[...] = last[...] + 0.7
+    x1, _ = pair()
+    sym = coder.symbols(params, x1, 0.01)
+    y = coder.codec.encode(params, jnp.asarray(data.pad_to(x1, 4)[None]))
+    mu, _ = coder.codec.conditionals(
+        params, jnp.asarray(sym["z"], jnp.float32), y.shape[1:3])
+    self.assertGreater(float(jnp.abs(mu).max()), 0.1)
+    np.testing.assert_array_equal(sym["y"], np.round(np.asarray(y - mu)))
+    # What the synthesis decodes: μ + the rounded residual.
+    np.testing.assert_allclose(np.asarray(coder.codec.latents(params, sym)),
+                               np.asarray(mu + sym["y"]), rtol=0, atol=1e-6)
+    # The scale-only hyperprior predicts no mean.
+    coder_s, params_s = coder_params("hyperprior")
+    sym_s = coder_s.symbols(params_s, x1, 0.01)
+    mu_s, _ = coder_s.codec.conditionals(
+        params_s, jnp.asarray(sym_s["z"], jnp.float32), (5, 11))
+    self.assertEqual(float(jnp.abs(mu_s).max()), 0.0)
+
   def test_vq_index_bits_equal_the_coded_bytes_within_1pct(self):
     logits = jnp.asarray(np.random.default_rng(1).normal(0, 1.5, 16),
                          jnp.float32)
@@ -155,6 +194,21 @@ class TrainTest(parameterized.TestCase):
     other = run(jnp.float32(0.01), jnp.float32(0.0), jax.random.key(4))
     self.assertFalse(np.array_equal(np.asarray(other[1]["loss"]),
                                     np.asarray(runs[0][1]["loss"])))
+
+  @parameterized.parameters(*model.GAUSSIAN)
+  def test_gaussian_models_train_and_their_rate_ignores_view_2(self, entropy):
+    x1, x2 = pair(0, (24, 40, 3))
+    trainer = train.make_train(tiny_arm(entropy, num_steps=2), (x1, x2))
+    state, metrics = jax.jit(trainer.train)(
+        jnp.float32(0.01), jnp.float32(0.0), jax.random.key(0))
+    self.assertTrue(np.all(np.isfinite(np.asarray(metrics["loss"]))))
+    v1 = jnp.asarray(x1[None, :16, :16])
+    bpp = lambda v2: trainer.loss(state.params, v1, v2,
+                                  jnp.ones((1, 16, 16, 1)), 0.01, 0.0,
+                                  state.mine_ma, jax.random.key(1))[1][0]["bpp"]
+    v2 = jnp.asarray(x2[None, :16, :16])
+    self.assertGreater(float(bpp(v2)), 0.0)
+    self.assertEqual(float(jnp.abs(jax.grad(bpp)(v2)).max()), 0.0)
 
   def test_crops_take_both_views_of_one_random_pair(self):
     # Pair p's view v is the constant 10·p + v.
@@ -251,11 +305,12 @@ class BadInputTest(parameterized.TestCase):
                                 r"allowed: 1..20 x 1..44"):
       train.make_train(cfg, pair())
 
-  def test_crop_sizes_the_transforms_cannot_divide(self):
-    cfg = tiny_arm("hyperprior")
-    cfg.train.crop = (16, 12)  # hyperprior: multiples of 2^(2 + 2)
-    with self.assertRaisesRegex(ValueError, r"train.crop=\(16, 12\): both "
-                                r"sides must be multiples of 16"):
+  @parameterized.parameters("factorized", "hyperprior", "mean_scale")
+  def test_crop_sizes_the_transforms_cannot_divide(self, entropy):
+    cfg = tiny_arm(entropy)
+    cfg.train.crop = (16, 10)  # 2 downsamplings: multiples of 4
+    with self.assertRaisesRegex(ValueError, r"train.crop=\(16, 10\): both "
+                                r"sides must be multiples of 4"):
       train.make_train(cfg, pair(0, (24, 40, 3)))
 
   def test_side_information_of_another_size(self):

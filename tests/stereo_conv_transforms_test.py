@@ -70,10 +70,13 @@ class TransformsTest(parameterized.TestCase):
     z = shape(transforms.HyperAnalysis(6, 8, rngs=nnx.Rngs(2)),
               jax.ShapeDtypeStruct((2, 8, 12, 6), jnp.float32))
     chex.assert_shape(z, (2, 2, 3, 8))
-    hyper_s = transforms.HyperSynthesis(6, 8, rngs=nnx.Rngs(3))
-    sigma = nnx.jit(lambda m, v: m(v))(hyper_s, -5.0 * jnp.ones((2, 2, 3, 8)))
-    chex.assert_shape(sigma, (2, 8, 12, 6))
-    self.assertGreater(float(sigma.min()), 0.0)
+    for mean in (False, True):
+      hyper_s = transforms.HyperSynthesis(6, 8, mean=mean, rngs=nnx.Rngs(3))
+      mu, sigma = nnx.jit(lambda m, v: m(v))(hyper_s,
+                                             -5.0 * jnp.ones((2, 2, 3, 8)))
+      chex.assert_shape([mu, sigma], (2, 8, 12, 6))
+      self.assertGreater(float(sigma.min()), 0.0)
+      self.assertEqual(float(jnp.abs(mu).max()) > 0.0, mean)
 
   @parameterized.parameters(*transforms.FUSIONS)
   def test_synthesis_shape_and_its_use_of_side_features(self, fusion):

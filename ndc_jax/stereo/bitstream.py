@@ -2,7 +2,8 @@
 view 2 in, the reconstruction out.
 
 File layout (big-endian): height, width (uint16 each), then per stream
-(hyperprior: ẑ then ŷ; factorized: ŷ; vq: the indices) lo, hi (int32),
+(hyperprior, mean_scale: ẑ then round(y − μ(ẑ)); factorized: ŷ; vq: the
+indices) lo, hi (int32),
 the word count (uint32) and the ANS words (uint32). The rate is 8 × the
 file's length: every header byte is counted.
 
@@ -51,7 +52,7 @@ class Coder:
   def __init__(self, codec: model.Codec, entropy: str):
     self.codec, self.entropy = codec, entropy
     self._symbols = jax.jit(codec.symbols)
-    self._scales = jax.jit(codec.scales)
+    self._conditionals = jax.jit(codec.conditionals, static_argnums=2)
     self._decode = jax.jit(lambda p, s, x2: codec.decode(
         p, codec.latents(p, s), x2))
     self._bits = jax.jit(codec.bits)
@@ -77,12 +78,12 @@ class Coder:
     out = struct.pack(HEADER, h, w)
     if self.entropy == "vq":
       return out + _pack(vq.encode(sym["k"], ent["logits"]), 0, 0)
-    if self.entropy == "hyperprior":
+    if self.entropy in model.GAUSSIAN:
       z = sym["z"]
       words, lo, hi = em.encode(ent["z"], z.reshape(-1, z.shape[-1]))
       out += _pack(words, lo, hi)
-      sigma = np.asarray(self._scales(params, jnp.asarray(z, jnp.float32)))
-      return out + _pack(*gaussian.encode(sym["y"], sigma))
+      return out + _pack(*gaussian.encode(sym["y"], self._sigma(
+          params, z, sym["y"].shape[1:3])))
     y = sym["y"]
     return out + _pack(*em.encode(ent["y"], y.reshape(-1, y.shape[-1])))
 
@@ -103,16 +104,15 @@ class Coder:
       sym["k"] = vq.decode(words, ent["logits"], int(np.prod(y_shape[:3]))
                            ).reshape(y_shape[:3]).astype(np.int32)
     else:
-      if self.entropy == "hyperprior":
+      if self.entropy in model.GAUSSIAN:
         f = 2 ** transforms.HYPER_DOWNSAMPLES
-        z_shape = (1, y_shape[1] // f, y_shape[2] // f,
+        z_shape = (1, -(-y_shape[1] // f), -(-y_shape[2] // f),
                    ent["z"]["logits"].shape[0])
         words, lo, hi, pos = _unpack(data, pos)
         z = em.decode(ent["z"], words, lo, hi,
                       (int(np.prod(z_shape[:3])), z_shape[3]))
         sym["z"] = z.reshape(z_shape).astype(np.int32)
-        sigma = np.asarray(self._scales(params, jnp.asarray(sym["z"],
-                                                             jnp.float32)))
+        sigma = self._sigma(params, sym["z"], y_shape[1:3])
         words, lo, hi, pos = _unpack(data, pos)
         sym["y"] = gaussian.decode(words, lo, hi, sigma).astype(np.int32)
       else:
@@ -125,6 +125,11 @@ class Coder:
     side = stereo_data.pad_to(np.asarray(x2, np.float32), m)[None]
     x_hat = np.asarray(self._decode(params, sym, jnp.asarray(side)))[0]
     return Decoded(x_hat[:h, :w], sym)
+
+  def _sigma(self, params, z: np.ndarray, hw) -> np.ndarray:
+    """σ(ẑ) of the Gaussian models' y symbols, [1, h, w, M]."""
+    return np.asarray(self._conditionals(
+        params, jnp.asarray(z, jnp.float32), tuple(int(v) for v in hw))[1])
 
   def _latent_shape(self, params, hp: int, wp: int) -> tuple:
     y = jax.eval_shape(self.codec.encode, params,

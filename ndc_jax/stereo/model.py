@@ -6,6 +6,7 @@ One network family, chosen by `model.entropy` and `model.fusion`:
 | --- | --- |
 | factorized | ŷ under a learned factorized density per channel (`core.entropy_model`) |
 | hyperprior | ẑ factorized, then ŷ under N(0, σ(ẑ)²) bins (`gaussian`) |
+| mean_scale | ẑ factorized, then ŷ − μ(ẑ) under N(0, σ(ẑ)²) bins (Minnen, Ballé, Toderici, NeurIPS 2018, the mean-scale hyperprior without context model) |
 | vq | one codebook index per latent position under a learned q(k) (`vq`) |
 
 | fusion | decoder (Mital et al. 2022, 2023) |
@@ -18,7 +19,9 @@ The encoder (`encode`, `symbols`) takes view 1 only; view 2 enters in
 `decode` alone, so the bitstream cannot depend on it.
 
 Shapes: x [B, H, W, 3] in [0, 1] with H, W multiples of `multiple(m)`;
-y [B, H/2^n, W/2^n, M]; z [B, H/2^(n+2), W/2^(n+2), F]; indices [B, h, w].
+y [B, h, w, M] = [B, H/2^n, W/2^n, M]; z [B, ⌈h/4⌉, ⌈w/4⌉, F] (the hyper
+transforms zero-pad y to multiples of 4 and crop μ, σ back to h × w, so an
+image needs only the analysis' multiple 2^n); indices [B, h, w].
 """
 
 from typing import Callable, NamedTuple
@@ -31,13 +34,13 @@ from flax import nnx
 from ndc_jax.core import entropy_model as em
 from ndc_jax.stereo import gaussian, transforms, vq
 
-ENTROPY = ("factorized", "hyperprior", "vq")
+ENTROPY = ("factorized", "hyperprior", "mean_scale", "vq")
+GAUSSIAN = ("hyperprior", "mean_scale")  # ŷ under Gaussian bins given ẑ
 
 
 def multiple(m: ml_collections.ConfigDict) -> int:
-  """The transforms' total downsampling: image sides must be its multiples."""
-  extra = transforms.HYPER_DOWNSAMPLES if m.entropy == "hyperprior" else 0
-  return 2 ** (m.downsamples + extra)
+  """The analysis' downsampling 2^n: image sides must be its multiples."""
+  return 2 ** m.downsamples
 
 
 class Net(nnx.Module):
@@ -54,9 +57,10 @@ class Net(nnx.Module):
     if m.fusion != "none":
       self.side = transforms.SideEncoder(3, f, m.kernel, m.downsamples,
                                          rngs=rngs)
-    if m.entropy == "hyperprior":
-      self.hyper_a = transforms.HyperAnalysis(lat, f, rngs=rngs)
-      self.hyper_s = transforms.HyperSynthesis(lat, f, rngs=rngs)
+    if m.entropy in GAUSSIAN:
+      mean = m.entropy == "mean_scale"
+      self.hyper_a = transforms.HyperAnalysis(lat, f, signed=mean, rngs=rngs)
+      self.hyper_s = transforms.HyperSynthesis(lat, f, mean=mean, rngs=rngs)
     if m.entropy == "vq":
       self.codebook = nnx.Param(jax.random.uniform(
           rngs.params(), (m.codebook_size, lat), minval=-1.0, maxval=1.0))
@@ -67,8 +71,10 @@ class Codec(NamedTuple):
   init_params: Callable  # key -> {"net", "entropy"}
   encode: Callable       # (params, x1) -> y (continuous) [B, h, w, M]
   hyper: Callable        # (params, y) -> z
-  scales: Callable       # (params, ẑ) -> σ [B, h, w, M]
-  symbols: Callable      # (params, x1, λ) -> {"y", "z"} or {"k"} ints
+  conditionals: Callable  # (params, ẑ, (h, w)) -> (μ, σ) [B, h, w, M] each
+                          # (μ = 0 for the scale-only hyperprior)
+  symbols: Callable      # (params, x1, λ) -> {"y", "z"} or {"k"} ints;
+                         # Gaussian models code y's symbols round(y − μ)
   latents: Callable      # (params, symbols) -> ŷ (what synthesis decodes)
   bits: Callable         # (params, symbols) -> estimated bits [B]
   decode: Callable       # (params, ŷ, x2) -> x̂1 [B, H, W, 3]
@@ -86,7 +92,7 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     ent = {}
     if m.entropy == "factorized":
       ent["y"] = em.init_params(m.latent_channels, m.entropy_components)
-    if m.entropy == "hyperprior":
+    if m.entropy in GAUSSIAN:
       ent["z"] = em.init_params(m.filters, m.entropy_components)
     if m.entropy == "vq":
       ent["logits"] = jnp.zeros((m.codebook_size,))
@@ -96,10 +102,14 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     return net(params).analysis(x1)
 
   def hyper(params, y):
-    return net(params).hyper_a(y)
+    f = 2 ** transforms.HYPER_DOWNSAMPLES
+    h, w = y.shape[1:3]
+    pad = ((0, 0), (0, -h % f), (0, -w % f), (0, 0))
+    return net(params).hyper_a(jnp.pad(y, pad))  # [B, ⌈h/f⌉, ⌈w/f⌉, F]
 
-  def scales(params, z_hat):
-    return net(params).hyper_s(z_hat)
+  def conditionals(params, z_hat, hw):
+    mu, sigma = net(params).hyper_s(z_hat)
+    return mu[:, :hw[0], :hw[1]], sigma[:, :hw[0], :hw[1]]
 
   def codebook(params):
     return net(params).codebook[...]
@@ -109,15 +119,21 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     if m.entropy == "vq":
       return {"k": vq.select(y, codebook(params), params["entropy"]["logits"],
                              lmbda * m.vq_weight)}
-    out = {"y": jnp.round(y).astype(jnp.int32)}
-    if m.entropy == "hyperprior":
-      out["z"] = jnp.round(hyper(params, y)).astype(jnp.int32)
-    return out
+    if m.entropy not in GAUSSIAN:
+      return {"y": jnp.round(y).astype(jnp.int32)}
+    z = jnp.round(hyper(params, y))
+    mu, _ = conditionals(params, z, y.shape[1:3])
+    return {"y": jnp.round(y - mu).astype(jnp.int32),
+            "z": z.astype(jnp.int32)}
 
   def latents(params, sym):
     if m.entropy == "vq":
       return codebook(params)[sym["k"]]
-    return sym["y"].astype(jnp.float32)
+    y = sym["y"].astype(jnp.float32)
+    if m.entropy in GAUSSIAN:
+      y = y + conditionals(params, sym["z"].astype(jnp.float32),
+                           y.shape[1:3])[0]
+    return y
 
   def bits(params, sym):
     ent = params["entropy"]
@@ -127,7 +143,7 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
       per = em.bits(ent["y"], sym["y"].astype(jnp.float32))
     else:
       z = sym["z"].astype(jnp.float32)
-      sigma = scales(params, z)
+      _, sigma = conditionals(params, z, sym["y"].shape[1:3])
       return (jnp.sum(em.bits(ent["z"], z), (1, 2, 3)) +
               jnp.sum(gaussian.bits(sym["y"].astype(jnp.float32), sigma),
                       (1, 2, 3)))
@@ -143,5 +159,5 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     side = n.side(x2) if m.fusion != "none" else None
     return n.synthesis(y_hat, side)
 
-  return Codec(init_params, encode, hyper, scales, symbols, latents, bits,
-               decode, side_features, codebook, multiple(m))
+  return Codec(init_params, encode, hyper, conditionals, symbols, latents,
+               bits, decode, side_features, codebook, multiple(m))

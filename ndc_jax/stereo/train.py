@@ -16,7 +16,8 @@ of the transforms' downsampling, and measured nowhere, while every latent
 is coded (`data.edge_pad_crops`): the training rate is then the test's,
 bits per image pixel with the padding's latents counted.
 
-Rates use the noisy proxy ỹ = y + U(−½, ½); the synthesis decodes
+Rates use the noisy proxy ỹ = y + U(−½, ½) (the mean-scale model: of the
+residual y − μ(z̃), decoded as μ + residual); the synthesis decodes
 `train.decoder_input`: 'round' (straight-through rounding, what it decodes
 at test; Minnen & Singh, ICIP 2020, Sec. 2) or 'noise' (ỹ). Î is the
 InfoNCE or MINE estimate (`core.mi.estimate_terms`, nats → bits)
@@ -137,16 +138,23 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
     sg = jax.lax.stop_gradient
     ent = params["entropy"]
     y = codec.encode(params, x1)
-    y_noisy = em.noisy(k_y, y)
-    y_round = y + sg(jnp.round(y) - y)
-    y_dec = y_round if t.decoder_input == "round" else y_noisy
+    gauss = m.entropy in model.GAUSSIAN
+    if gauss:
+      z_noisy = em.noisy(k_z, codec.hyper(params, y))
+      mu, sigma = codec.conditionals(params, z_noisy, y.shape[1:3])
+    else:
+      mu = jnp.zeros(())
+    # The residual y − μ is what is rounded and coded (μ = 0 but for the
+    # mean-scale model); the synthesis decodes μ + its rounding or noise.
+    r_noisy = em.noisy(k_y, y - mu)
+    r_round = (y - mu) + sg(jnp.round(y - mu) - (y - mu))
+    y_dec = mu + (r_round if t.decoder_input == "round" else r_noisy)
     extra = jnp.zeros(())
     if m.entropy == "factorized":
-      bits = jnp.sum(em.bits(ent["y"], y_noisy))
-    elif m.entropy == "hyperprior":
-      z_noisy = em.noisy(k_z, codec.hyper(params, y))
+      bits = jnp.sum(em.bits(ent["y"], r_noisy))
+    elif gauss:
       bits = (jnp.sum(em.bits(ent["z"], z_noisy)) +
-              jnp.sum(gaussian.bits(y_noisy, codec.scales(params, z_noisy))))
+              jnp.sum(gaussian.bits(r_noisy, sigma)))
     else:
       cb = codec.codebook(params)
       k = vq.select(sg(y), sg(cb), sg(ent["logits"]), lmbda * m.vq_weight)

@@ -18,9 +18,10 @@ transform at every scale) and the cross-attention alignment of NDIC-CAM
                  footprint, like Ballé's 5×5 transposed conv, at 36/25 of
                  its multiplies; a 5×5 here costs 4× the transposed conv)
                  -> x̂1 [B, H, W, 3]
-    HyperAnalysis  |y| -> conv3, ReLU, conv5/2, ReLU, conv5/2 -> z
-                 [B, H/2^(n+2), W/2^(n+2), F]
+    HyperAnalysis  |y| (mean-scale: y) -> conv3, ReLU, conv5/2, ReLU,
+                 conv5/2 -> z [B, H/2^(n+2), W/2^(n+2), F]
     HyperSynthesis ẑ -> conv5 ×2↑, ReLU, conv5 ×2↑, ReLU, conv3 -> σ > 0
+                 (mean-scale: and μ; Minnen, Ballé, Toderici, NeurIPS 2018)
                  [B, H/2^n, W/2^n, M]
 """
 
@@ -110,27 +111,38 @@ class Synthesis(nnx.Module):
 
 
 class HyperAnalysis(nnx.Module):
-  """y [B, h, w, latent] -> z [B, h / 4, w / 4, filters] (of |y|)."""
+  """y [B, h, w, latent] -> z [B, h / 4, w / 4, filters] (of |y|, or of y
+  itself when `signed`: the mean-scale model's z must locate y, not only
+  size it)."""
 
-  def __init__(self, latent, filters, *, rngs: nnx.Rngs):
+  def __init__(self, latent, filters, *, signed: bool = False,
+               rngs: nnx.Rngs):
+    self.signed = signed
     self.c1 = layers.Conv2D(latent, filters, 3, rngs=rngs)
     self.c2 = layers.Conv2D(filters, filters, 5, 2, rngs=rngs)
     self.c3 = layers.Conv2D(filters, filters, 5, 2, rngs=rngs)
 
   def __call__(self, y):
-    h = jax.nn.relu(self.c1(jnp.abs(y)))
+    h = jax.nn.relu(self.c1(y if self.signed else jnp.abs(y)))
     return self.c3(jax.nn.relu(self.c2(h)))
 
 
 class HyperSynthesis(nnx.Module):
-  """ẑ [B, h / 4, w / 4, filters] -> σ [B, h, w, latent] (softplus, > 0)."""
+  """ẑ [B, h / 4, w / 4, filters] -> (μ, σ), each [B, h, w, latent]: σ > 0
+  (softplus); μ learned when `mean` (Minnen et al. 2018), else zeros."""
 
-  def __init__(self, latent, filters, *, rngs: nnx.Rngs):
+  def __init__(self, latent, filters, *, mean: bool = False,
+               rngs: nnx.Rngs):
+    self.mean = mean
     self.c1 = layers.Conv2D(filters, 4 * filters, 5, rngs=rngs)
     self.c2 = layers.Conv2D(filters, 4 * filters, 5, rngs=rngs)
-    self.c3 = layers.Conv2D(filters, latent, 3, rngs=rngs)
+    self.c3 = layers.Conv2D(filters, (2 if mean else 1) * latent, 3,
+                            rngs=rngs)
 
   def __call__(self, z_hat):
     h = jax.nn.relu(layers.upsample(self.c1(z_hat)))
-    h = jax.nn.relu(layers.upsample(self.c2(h)))
-    return jax.nn.softplus(self.c3(h))
+    h = self.c3(jax.nn.relu(layers.upsample(self.c2(h))))
+    if self.mean:
+      mu, s = jnp.split(h, 2, -1)
+      return mu, jax.nn.softplus(s)
+    return jnp.zeros_like(h), jax.nn.softplus(h)
