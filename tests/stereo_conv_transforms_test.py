@@ -78,6 +78,18 @@ class TransformsTest(parameterized.TestCase):
       self.assertGreater(float(sigma.min()), 0.0)
       self.assertEqual(float(jnp.abs(mu).max()) > 0.0, mean)
 
+  def test_hyper_analysis_keeps_a_gradient_when_every_unit_is_negative(self):
+    # All pre-activations of c1 negative (a bias of −100): with ReLU ẑ would
+    # be constant in y and in c1's weights; the leaky units still pass both.
+    ha = transforms.HyperAnalysis(6, 8, rngs=nnx.Rngs(0))
+    ha.c1.b[...] = -100.0 * jnp.ones((8,))
+    y = jax.random.normal(jax.random.key(1), (1, 8, 8, 6))
+    graph, state = nnx.split(ha)
+    z_sum = lambda st, v: jnp.sum(jnp.square(nnx.merge(graph, st)(v)))
+    g_w, g_y = jax.grad(z_sum, argnums=(0, 1))(state, y)
+    self.assertGreater(float(jnp.abs(g_w["c1"]["w"][...]).max()), 0.0)
+    self.assertGreater(float(jnp.abs(g_y).max()), 0.0)
+
   @parameterized.parameters(*transforms.FUSIONS)
   def test_synthesis_shape_and_its_use_of_side_features(self, fusion):
     syn = transforms.Synthesis(6, 8, 3, 3, 3, fusion, 4, rngs=nnx.Rngs(0))

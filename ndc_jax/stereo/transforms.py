@@ -18,9 +18,9 @@ transform at every scale) and the cross-attention alignment of NDIC-CAM
                  footprint, like Ballé's 5×5 transposed conv, at 36/25 of
                  its multiplies; a 5×5 here costs 4× the transposed conv)
                  -> x̂1 [B, H, W, 3]
-    HyperAnalysis  |y| (mean-scale: y) -> conv3, ReLU, conv5/2, ReLU,
+    HyperAnalysis  |y| (mean-scale: y) -> conv3, LReLU, conv5/2, LReLU,
                  conv5/2 -> z [B, H/2^(n+2), W/2^(n+2), F]
-    HyperSynthesis ẑ -> conv5 ×2↑, ReLU, conv5 ×2↑, ReLU, conv3 -> σ > 0
+    HyperSynthesis ẑ -> conv5 ×2↑, LReLU, conv5 ×2↑, LReLU, conv3 -> σ > 0
                  (mean-scale: and μ; Minnen, Ballé, Toderici, NeurIPS 2018)
                  [B, H/2^n, W/2^n, M]
 """
@@ -33,6 +33,14 @@ from ndc_jax.stereo import layers
 
 FUSIONS = ("none", "concat", "attention")
 HYPER_DOWNSAMPLES = 2
+# The hyper transforms' leaky ReLU slope, as in CompressAI's mean-scale
+# models (Ballé 2018 has ReLU: once every unit of h_a is dead, ẑ is constant
+# and no gradient revives it, leaving the hyperprior a fixed Gaussian).
+HYPER_SLOPE = 0.01
+
+
+def _leaky(x):
+  return jax.nn.leaky_relu(x, HYPER_SLOPE)
 
 
 class Analysis(nnx.Module):
@@ -123,8 +131,8 @@ class HyperAnalysis(nnx.Module):
     self.c3 = layers.Conv2D(filters, filters, 5, 2, rngs=rngs)
 
   def __call__(self, y):
-    h = jax.nn.relu(self.c1(y if self.signed else jnp.abs(y)))
-    return self.c3(jax.nn.relu(self.c2(h)))
+    h = _leaky(self.c1(y if self.signed else jnp.abs(y)))
+    return self.c3(_leaky(self.c2(h)))
 
 
 class HyperSynthesis(nnx.Module):
@@ -140,8 +148,8 @@ class HyperSynthesis(nnx.Module):
                             rngs=rngs)
 
   def __call__(self, z_hat):
-    h = jax.nn.relu(layers.upsample(self.c1(z_hat)))
-    h = self.c3(jax.nn.relu(layers.upsample(self.c2(h))))
+    h = _leaky(layers.upsample(self.c1(z_hat)))
+    h = self.c3(_leaky(layers.upsample(self.c2(h))))
     if self.mean:
       mu, s = jnp.split(h, 2, -1)
       return mu, jax.nn.softplus(s)
