@@ -3,12 +3,12 @@
 beside JPEG, WebP, JPEG 2000, JPEG XL and AVIF coding view 1 alone.
 
 Default (CPU, two arms: NDIC fusion decoder and the single-view codec, both
-with the factorized entropy model; 27 min of wall time on an idle 2-core
-CPU; results in docs/stereo_conv.md):
+with the scale hyperprior; about 30 min of wall time on an idle 2-core CPU;
+results in docs/stereo_conv.md):
   python -m experiments.main --config=experiments/configs/stereo_conv.py \\
       --workdir=runs/stereo_conv
-Full schedule on an accelerator (every variant: factorized and hyperprior,
-NDIC and NDIC-CAM, the MI-regularized arm with β_MI ∈ {−0.1, 0.1}, the
+Full schedule on an accelerator (every variant: factorized, hyperprior and
+mean-scale hyperprior, NDIC and NDIC-CAM, the MI-regularized arm with β_MI ∈ {−0.1, 0.1}, the
 distributed VQ-VAE; larger nets, crops and batches, 100k steps):
   python -m experiments.main --config=experiments/configs/stereo_conv.py:gpu \\
       --workdir=runs/stereo_conv_gpu
@@ -40,7 +40,7 @@ from experiments.configs import common
 from ndc_jax.baselines import image_codecs
 from ndc_jax.stereo import data, train
 
-CPU_LMBDAS = (0.001, 0.0035, 0.013)
+CPU_LMBDAS = (0.0018, 0.0075, 0.03)
 GPU_LMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483)
 
 
@@ -56,6 +56,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             "single_view": ("factorized", "none"),
             "ndic_hyperprior": ("hyperprior", "concat"),
             "single_view_hyperprior": ("hyperprior", "none"),
+            "ndic_mean_scale": ("mean_scale", "concat"),
+            "single_view_mean_scale": ("mean_scale", "none"),
             "ndic_cam": ("hyperprior", "attention"),
             "ndic_mi": ("factorized", "concat"),
             "vqvae": ("vq", "concat")}
@@ -67,8 +69,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   else:
     kw = dict(lmbdas=CPU_LMBDAS, num_steps=4000, filters=32,
               latent_channels=48, crop=(64, 128), batch_size=4)
-    arms = {"ndic": ("factorized", "concat"),
-            "single_view": ("factorized", "none")}
+    arms = {"ndic_hyperprior": ("hyperprior", "concat"),
+            "single_view_hyperprior": ("hyperprior", "none")}
   config.arms = ml_collections.ConfigDict()
   for name, (entropy, fusion) in arms.items():
     c = train.arm(entropy=entropy, fusion=fusion, **kw)
@@ -85,7 +87,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       c.train.learning_rate = 3e-3
     config.arms[name] = c
   config.eval = ml_collections.ConfigDict(dict(
-      latency_repeats=1 if a.quick else 3, figure_arm="ndic"))
+      latency_repeats=1 if a.quick else 3,
+      figure_arm="ndic" if a.quick or a.gpu else "ndic_hyperprior"))
   quick_q = {"jpeg": (20, 80), "jpeg2000": (28.0, 38.0)}
   config.baselines = ml_collections.ConfigDict(dict(
       codecs=tuple(quick_q) if a.quick else image_codecs.CODECS,
