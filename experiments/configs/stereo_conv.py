@@ -3,13 +3,14 @@
 beside JPEG, WebP, JPEG 2000, JPEG XL and AVIF coding view 1 alone.
 
 Default (CPU, two arms: NDIC fusion decoder and the single-view codec, both
-with the scale hyperprior; about 30 min of wall time on an idle 2-core CPU;
+with the scale hyperprior; 24 min of wall time on an idle 2-core CPU;
 results in docs/stereo_conv.md):
   python -m experiments.main --config=experiments/configs/stereo_conv.py \\
       --workdir=runs/stereo_conv
 Full schedule on an accelerator (every variant: factorized, hyperprior and
-mean-scale hyperprior, NDIC and NDIC-CAM, the MI-regularized arm with β_MI ∈ {−0.1, 0.1}, the
-distributed VQ-VAE; larger nets, crops and batches, 100k steps):
+mean-scale hyperprior, NDIC and NDIC-CAM, the MI-regularized arm with
+β_MI ∈ {−0.1, 0.1}, the distributed VQ-VAE; larger nets, crops and
+batches, 100k steps):
   python -m experiments.main --config=experiments/configs/stereo_conv.py:gpu \\
       --workdir=runs/stereo_conv_gpu
 Tiny (tests): --config=experiments/configs/stereo_conv.py:quick
