@@ -14,7 +14,7 @@
   same recipe with K = 64, gates of width 0.5 in y, E_{y|x} exact on the
   support {−1, 1} of Y, x drawn stratified (one draw per 1/512 of
   probability), τ per unit of λ (τ/λ from 2 to 10⁻⁴ over 20k of 24k steps,
-  so that every λ starts above its first split); 8 seeds train at once and
+  so that every λ starts above its first split); 16 seeds train at once and
   each λ keeps the seed of least rate + λ·MSE on a validation set
   (`eval.select_seed`).
 
@@ -109,7 +109,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                        temperature_decay_steps=20_000.0,
                        x_sampling="stratified", temperature_per_lambda=True,
                        temperature_start=2.0, temperature_end=1e-4)
-  laplace.sweep.seeds = tuple(range(8))
+  laplace.sweep.seeds = tuple(range(16))
   laplace.eval.select_seed = True
   config.arms = ml_collections.ConfigDict({
       "gaussian_conditional": conditional,
