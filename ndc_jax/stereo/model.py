@@ -111,6 +111,13 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     mu, sigma = net(params).hyper_s(z_hat)
     return mu[:, :hw[0], :hw[1]], sigma[:, :hw[0], :hw[1]]
 
+  def mean(params, z_hat, hw):
+    """μ(ẑ), about which y is rounded: the mean-scale model's, else 0 (the
+    hyper synthesis is not run)."""
+    if m.entropy != "mean_scale":
+      return 0.0
+    return conditionals(params, z_hat, hw)[0]
+
   def codebook(params):
     return net(params).codebook[...]
 
@@ -122,7 +129,7 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     if m.entropy not in GAUSSIAN:
       return {"y": jnp.round(y).astype(jnp.int32)}
     z = jnp.round(hyper(params, y))
-    mu, _ = conditionals(params, z, y.shape[1:3])
+    mu = mean(params, z, y.shape[1:3])
     return {"y": jnp.round(y - mu).astype(jnp.int32),
             "z": z.astype(jnp.int32)}
 
@@ -131,8 +138,7 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
       return codebook(params)[sym["k"]]
     y = sym["y"].astype(jnp.float32)
     if m.entropy in GAUSSIAN:
-      y = y + conditionals(params, sym["z"].astype(jnp.float32),
-                           y.shape[1:3])[0]
+      y = y + mean(params, sym["z"].astype(jnp.float32), y.shape[1:3])
     return y
 
   def bits(params, sym):

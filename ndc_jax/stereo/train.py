@@ -146,8 +146,9 @@ def make_train(cfg: ml_collections.ConfigDict, train_pairs) -> StereoTrainer:
       mu = jnp.zeros(())
     # The residual y − μ is what is rounded and coded (μ = 0 but for the
     # mean-scale model); the synthesis decodes μ + its rounding or noise.
-    r_noisy = em.noisy(k_y, y - mu)
-    r_round = (y - mu) + sg(jnp.round(y - mu) - (y - mu))
+    r = y - mu
+    r_noisy = em.noisy(k_y, r)
+    r_round = r + sg(jnp.round(r) - r)
     y_dec = mu + (r_round if t.decoder_input == "round" else r_noisy)
     extra = jnp.zeros(())
     if m.entropy == "factorized":
