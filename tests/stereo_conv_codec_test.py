@@ -140,6 +140,22 @@ class BitstreamTest(parameterized.TestCase):
     dec = coder.decompress(params, coder.compress(params, x1, 0.01), x2)
     np.testing.assert_array_equal(dec.symbols["y"], sym["y"])
 
+  @parameterized.parameters("hyperprior", "mean_scale")
+  def test_hyper_analysis_extends_y_by_its_last_row_and_column(self, entropy):
+    # y [1, 5, 11, M] ends mid-block: h_a sees rows 5-7 and column 11 as
+    # copies of the last real ones, not zeros, so ẑ equals that of the
+    # explicitly extended [1, 8, 12, M] y and differs from zero padding.
+    coder, params = coder_params(entropy)
+    y = jax.random.normal(jax.random.key(1), (1, 5, 11, 5)) * 3.0
+    extended = jnp.concatenate([y] + [y[:, -1:]] * 3, 1)
+    extended = jnp.concatenate([extended, extended[:, :, -1:]], 2)
+    z = coder.codec.hyper(params, y)
+    np.testing.assert_allclose(z, coder.codec.hyper(params, extended),
+                               rtol=1e-5, atol=1e-5)
+    zero = jnp.pad(y, ((0, 0), (0, 3), (0, 1), (0, 0)))
+    self.assertGreater(float(jnp.max(jnp.abs(
+        z - coder.codec.hyper(params, zero)))), 1e-3)
+
   def test_mean_scale_codes_the_residual_about_the_predicted_mean(self):
     coder, params = coder_params("mean_scale")
     # A non-zero predicted mean: the hyper synthesis' last bias moved.

@@ -20,7 +20,7 @@ The encoder (`encode`, `symbols`) takes view 1 only; view 2 enters in
 
 Shapes: x [B, H, W, 3] in [0, 1] with H, W multiples of `multiple(m)`;
 y [B, h, w, M] = [B, H/2^n, W/2^n, M]; z [B, ⌈h/4⌉, ⌈w/4⌉, F] (the hyper
-transforms zero-pad y to multiples of 4 and crop μ, σ back to h × w, so an
+transforms edge-pad y to multiples of 4 and crop μ, σ back to h × w, so an
 image needs only the analysis' multiple 2^n); indices [B, h, w].
 """
 
@@ -102,10 +102,14 @@ def make_codec(m: ml_collections.ConfigDict) -> Codec:
     return net(params).analysis(x1)
 
   def hyper(params, y):
+    """y [B, h, w, M] -> z [B, ⌈h/4⌉, ⌈w/4⌉, F]. y is edge-replicated up
+    to multiples of 4, so that h_a sees latents of y's own statistics
+    where the image ends (zeros there read as flat content, and h_s then
+    predicts σ far below the spread of the last real latents)."""
     f = 2 ** transforms.HYPER_DOWNSAMPLES
     h, w = y.shape[1:3]
     pad = ((0, 0), (0, -h % f), (0, -w % f), (0, 0))
-    return net(params).hyper_a(jnp.pad(y, pad))  # [B, ⌈h/f⌉, ⌈w/f⌉, F]
+    return net(params).hyper_a(jnp.pad(y, pad, mode="edge"))
 
   def conditionals(params, z_hat, hw):
     mu, sigma = net(params).hyper_s(z_hat)
