@@ -1,4 +1,5 @@
-"""Tests of the Gumbel-max sampler and the Concrete relaxation."""
+"""Tests of the Gumbel-max sampler, the Concrete relaxation and the Gibbs
+assignment of deterministic annealing."""
 
 import chex
 import jax
@@ -58,6 +59,29 @@ class RelaxationTest(chex.TestCase):
     t = jax.jit(relaxation.annealed_temperature, static_argnums=(1, 2, 3))(
         step, 1.0, 0.1, 1000.0)
     np.testing.assert_allclose(t, expected, rtol=1e-5)
+
+  def test_gibbs_assignment_without_cap_tempers_the_whole_cost(self):
+    bits = jnp.array([[1.0, 2.0, 3.0]])
+    dist = jnp.array([[0.3, 0.1, 0.0]])
+    p = relaxation.gibbs_assignment(bits, dist, 10.0, 2.0)
+    cost = bits + 10.0 * dist
+    expected = 2.0 ** (-cost / 2.0) / jnp.sum(2.0 ** (-cost / 2.0))
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+
+  def test_gibbs_assignment_with_cap_follows_q_at_high_temperature(self):
+    q = jnp.array([0.6, 0.3, 0.1])
+    bits = -jnp.log2(q)[None]
+    dist = jnp.array([[5.0, 0.0, 1.0]])
+    # τ ≫ λd: the capped rate alone decides, p(k|x) = q(k) at c = 1 ...
+    p = relaxation.gibbs_assignment(bits, dist, 1.0, 1e6, 1.0)
+    np.testing.assert_allclose(p[0], q, rtol=1e-4)
+    # ... while the uncapped assignment is uniform there,
+    p = relaxation.gibbs_assignment(bits, dist, 1.0, 1e6)
+    np.testing.assert_allclose(p[0], jnp.full(3, 1 / 3), rtol=1e-4)
+    # and below the cap both are the same.
+    np.testing.assert_allclose(
+        relaxation.gibbs_assignment(bits, dist, 3.0, 0.5, 1.0),
+        relaxation.gibbs_assignment(bits, dist, 3.0, 0.5), rtol=1e-6)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,20 @@ class TrainTest(chex.TestCase):
     np.testing.assert_allclose(sizes[-1]["decoder"],
                                last_share * cfg.train.learning_rate, rtol=1e-3)
 
+  def test_step_schedule_drops_at_lr_step_at(self):
+    cfg = tiny(steps=100, lr_schedule="step")
+    cfg.train.lr_step_at = 0.85
+    tx = train._optimizer(cfg.train)
+    params = {"decoder": jnp.zeros(3), "prior": jnp.zeros(3)}
+    grads = jax.tree.map(jnp.ones_like, params)
+    state, sizes = tx.init(params), []
+    for _ in range(cfg.train.num_steps):
+      updates, state = tx.update(grads, state, params)
+      sizes.append(float(jnp.abs(updates["decoder"][0])))
+    lr = cfg.train.learning_rate
+    np.testing.assert_allclose(sizes[84], lr, rtol=1e-4)
+    np.testing.assert_allclose(sizes[85], 0.1 * lr, rtol=1e-4)
+
   @parameterized.parameters("iid", "stratified", "local_grid")
   def test_argmin_encoder_minimizes_rate_plus_lambda_distortion(self,
                                                                 sampling):
@@ -156,6 +170,12 @@ class TrainTest(chex.TestCase):
        "model.side_info_sampling='sobol' is unknown; allowed: "
        r"\('iid', 'stratified'\)"),
       ("train", "lr_schedule", "linear", "train.lr_schedule='linear'"),
+      ("train", "lr_step_at", 1.0, r"train.lr_step_at=1.0 is invalid; "
+       r"allowed: a float in \(0, 1\)"),
+      ("train", "rate_temperature_cap", -1.0,
+       "train.rate_temperature_cap=-1.0 is invalid; allowed: a float >= 0"),
+      ("train", "rate_temperature_cap", 1.0,
+       "it needs train.annealed_argmin=True"),
       ("train", "decoder_warmup_steps", 3000,
        "train.decoder_warmup_steps=3000"),
       ("train", "decoder_warmup_points", 0, "train.decoder_warmup_points=0"),

@@ -46,11 +46,15 @@ def arm(source: str = "gaussian", rate_model: str = "conditional",
       prior_learning_rate=1e-2, temperature_start=0.5, temperature_end=0.05,
       temperature_decay_steps=2000.0, straight_through=False,
       rate_form="cross_entropy", warmup_steps=1500, lr_schedule="constant",
+      lr_step_at=0.7,
       # annealed_argmin: train the argmin encoder by deterministic annealing
       # (a Gibbs assignment at temperature τ in bits, τ annealed as above;
       # with temperature_per_lambda, τ = λ × the schedule's value, so that
       # temperature_start and temperature_end are in bits per unit of λ).
       annealed_argmin=False, temperature_per_lambda=False,
+      # rate_temperature_cap > 0 (bits): the annealing's rate term is
+      # tempered by min(τ, cap) instead of τ (mass-constrained annealing).
+      rate_temperature_cap=0.0,
       # decoder_warmup_steps > 0: the published notebook's decoder warm-up,
       # first that many steps on decoder_warmup_points draws of x, each given
       # decoder_warmup_indices random indices (see train.py).

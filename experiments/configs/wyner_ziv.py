@@ -14,9 +14,14 @@
   same recipe with K = 64, gates of width 0.5 in y, E_{y|x} exact on the
   support {−1, 1} of Y, x drawn stratified (one draw per 1/512 of
   probability), τ per unit of λ (τ/λ from 2 to 10⁻⁴ over 20k of 24k steps,
-  so that every λ starts above its first split); 16 seeds train at once and
-  each λ keeps the seed of least rate + λ·MSE on a validation set
+  so that every λ starts above its first split), the rate term of the
+  annealing tempered by min(τ, 1 bit) (mass-constrained: q(u) pairs the
+  cells of x > 0 and x < 0 while τ is hundreds of bits); 16 seeds train at
+  once and each λ keeps the seed of least rate + λ·MSE on a validation set
   (`eval.select_seed`).
+
+The marginal arms' Adam steps drop ×0.1 when τ reaches its floor (at 7500
+of 9000 steps, 20k of 24k for the Laplacian).
 
 Blocks of n = 2 pairs (`:block`, about 15 min on a 2-core CPU): the same
 marginal recipe on x, y in R², with E_{y|x} on a randomly shifted 6 × 6 grid
@@ -61,6 +66,16 @@ def binning_arm(source: str, lmbdas, direction: str = "y_is_x_plus_noise"
                    learning_rate=3e-3, annealed_argmin=True, warmup_steps=0,
                    temperature_start=10.0, temperature_end=0.01,
                    temperature_decay_steps=7500.0)
+  return polished_at_annealing_end(arm)
+
+
+def polished_at_annealing_end(arm: ml_collections.ConfigDict
+                              ) -> ml_collections.ConfigDict:
+  """Both Adam steps ×0.1 once τ has reached its floor: the cells are set
+  and the remaining steps only settle the centroids and q(u)."""
+  t = arm.train
+  t.update(lr_schedule="step",
+           lr_step_at=t.temperature_decay_steps / t.num_steps)
   return arm
 
 
@@ -108,7 +123,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   laplace.train.update(num_steps=24_000, chunk_steps=2000,
                        temperature_decay_steps=20_000.0,
                        x_sampling="stratified", temperature_per_lambda=True,
-                       temperature_start=2.0, temperature_end=1e-4)
+                       temperature_start=2.0, temperature_end=1e-4,
+                       rate_temperature_cap=1.0)
+  polished_at_annealing_end(laplace)
   laplace.sweep.seeds = tuple(range(16))
   laplace.eval.select_seed = True
   config.arms = ml_collections.ConfigDict({

@@ -1,4 +1,5 @@
-"""Gumbel-max sampling and the Concrete (Gumbel-softmax) relaxation.
+"""Gumbel-max sampling, the Concrete (Gumbel-softmax) relaxation and the
+Gibbs assignment of deterministic annealing.
 
 References:
   Maddison, Mnih, Teh, "The Concrete Distribution", ICLR 2017.
@@ -6,6 +7,10 @@ References:
   ICLR 2017.
   Ozyilkan, Ballé, Erkip, "Neural Distributed Compressor Discovers Binning",
   ISIT 2023, Sec. III (the encoder p_θ(u|x) is trained through this relaxation).
+  Rose, "Deterministic annealing for clustering, compression, classification,
+  regression, and related optimization problems", Proc. IEEE 1998, Sec.
+  III-C (the Gibbs assignment; the mass-constrained form weighs each
+  codevector by its mass).
 
 All functions are pure; temperatures are traced arguments so that they can be
 annealed inside `lax.scan` and vmapped over.
@@ -13,6 +18,8 @@ annealed inside `lax.scan` and vmapped over.
 
 import jax
 import jax.numpy as jnp
+
+from ndc_jax.core.units import LN2
 
 
 def gumbel_max_sample(key: jax.Array, logits: jax.Array) -> jax.Array:
@@ -72,3 +79,29 @@ def annealed_temperature(step: jax.Array, start: float, end: float,
   """
   frac = jnp.asarray(step, jnp.float32) / decay_steps
   return jnp.maximum(end, start * (end / start) ** frac)
+
+
+def gibbs_assignment(bits: jax.Array, dist: jax.Array, lmbda: jax.Array,
+                     temperature: jax.Array, rate_temperature_cap: float = 0.0
+                     ) -> jax.Array:
+  """The annealed assignment p(k|x) ∝ 2^{−bits_k/τ_r − λ d_k/τ}.
+
+  τ_r = τ by default (Rose 1998, Eq. 16 with the cost bits + λ d: τ → 0 is
+  the argmin encoder); with `rate_temperature_cap` = c > 0, τ_r = min(τ, c),
+  so the rate −log2 q(k) keeps weighing in the assignment while τ ≫ c (the
+  mass-constrained form, Sec. III-C: at c = 1 and τ → ∞, p(k|x) → q(k)).
+
+  Args:
+    bits: [..., K] bits of each index (−log2 q(k), per sample).
+    dist: [..., K] distortion of each index.
+    lmbda: the Lagrange multiplier (scalar).
+    temperature: τ in bits (scalar, > 0).
+    rate_temperature_cap: c in bits; 0 tempers the rate by τ.
+
+  Returns:
+    p [..., K], summing to 1 over K.
+  """
+  rate_temperature = (jnp.minimum(temperature, rate_temperature_cap)
+                      if rate_temperature_cap else temperature)
+  gibbs = bits / rate_temperature + lmbda * dist / temperature
+  return jax.nn.softmax(-gibbs * LN2, -1)

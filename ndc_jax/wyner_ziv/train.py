@@ -16,7 +16,6 @@ import ml_collections
 import optax
 
 from ndc_jax.core import loops, runner
-from ndc_jax.core.units import LN2
 from ndc_jax.wyner_ziv import compressor as compressor_lib
 from ndc_jax.wyner_ziv import rate
 from ndc_jax.wyner_ziv import relaxation
@@ -58,6 +57,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if t.lr_schedule not in LR_SCHEDULES:
     raise ValueError(f"train.lr_schedule={t.lr_schedule!r} is unknown; "
                      f"allowed: {LR_SCHEDULES}")
+  if not (isinstance(t.lr_step_at, float) and 0.0 < t.lr_step_at < 1.0):
+    raise ValueError(f"train.lr_step_at={t.lr_step_at!r} is invalid; allowed: "
+                     "a float in (0, 1), the fraction of train.num_steps "
+                     "after which lr_schedule='step' multiplies the steps "
+                     "by 0.1")
   if not (isinstance(t.decoder_warmup_steps, int)
           and 0 <= t.decoder_warmup_steps < t.num_steps):
     raise ValueError(f"train.decoder_warmup_steps={t.decoder_warmup_steps!r} "
@@ -83,6 +87,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if not isinstance(t[field], bool):
       raise ValueError(f"train.{field}={t[field]!r} is invalid; it must be "
                        "true or false")
+  cap = t.rate_temperature_cap
+  if not (isinstance(cap, float) and cap >= 0.0):
+    raise ValueError(f"train.rate_temperature_cap={cap!r} is invalid; "
+                     "allowed: a float >= 0 (bits; 0 = the rate tempered "
+                     "as the distortion)")
+  if cap and not t.annealed_argmin:
+    raise ValueError(f"train.rate_temperature_cap={cap!r} tempers the "
+                     "deterministic annealing's rate term; it needs "
+                     "train.annealed_argmin=True")
   if t.temperature_per_lambda and not t.annealed_argmin:
     raise ValueError("train.temperature_per_lambda=True scales the "
                      "deterministic annealing's τ; it needs "
@@ -117,8 +130,8 @@ def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """Adam, with a larger step for the entropy model: with one step size its
   logits move too slowly and every index costs ~log2 K bits early on.
   `lr_schedule='cosine'` decays both steps to 1% over `num_steps`; 'step'
-  multiplies them by 0.1 at 70% of `num_steps` (the published notebook's
-  schedule)."""
+  multiplies them by 0.1 at the fraction `lr_step_at` of `num_steps` (0.7:
+  the published notebook's schedule)."""
   def labels(params):
     return {name: jax.tree.map(lambda _: "prior" if name == "prior" else "net",
                                sub) for name, sub in params.items()}
@@ -127,7 +140,7 @@ def _optimizer(t: ml_collections.ConfigDict) -> optax.GradientTransformation:
       return optax.cosine_decay_schedule(value, t.num_steps, alpha=0.01)
     if t.lr_schedule == "step":
       return optax.piecewise_constant_schedule(
-          value, {int(0.7 * t.num_steps): 0.1})
+          value, {round(t.lr_step_at * t.num_steps): 0.1})
     return value
   return optax.multi_transform(
       {"net": optax.adam(lr(t.learning_rate)),
@@ -202,13 +215,16 @@ def make_train(config: ml_collections.ConfigDict,
     """Deterministic annealing of the argmin encoder (Rose, Proc. IEEE 1998):
     x is spread over the indices by the Gibbs assignment
     p(k|x) ∝ 2^{−(bits_k + λ d_k)/τ} (τ in bits: τ = 1 is the rate of a
-    stochastic code, τ → 0 the argmin), held fixed while the decoder and the
-    entropy model descend the expected Lagrangian Σ_k p(k|x)(bits_k + λ d_k).
+    stochastic code, τ → 0 the argmin; the rate tempered by min(τ, c) with
+    `rate_temperature_cap` c, `relaxation.gibbs_assignment`), held fixed
+    while the decoder and the entropy model descend the expected Lagrangian
+    Σ_k p(k|x)(bits_k + λ d_k).
     """
     del y
     bits, dist = comp.index_costs(params, x, key)  # [B, K] each
     cost = rate_weight * bits + lmbda * dist
-    p = jax.lax.stop_gradient(jax.nn.softmax(-cost * LN2 / temperature, -1))
+    p = jax.lax.stop_gradient(relaxation.gibbs_assignment(
+        rate_weight * bits, dist, lmbda, temperature, t.rate_temperature_cap))
     return (jnp.mean(jnp.sum(p * cost, -1)),
             (jnp.mean(jnp.sum(p * bits, -1)), jnp.mean(jnp.sum(p * dist, -1))))
 
