@@ -23,7 +23,7 @@
 The marginal arms' Adam steps drop ×0.1 when τ reaches its floor (at 7500
 of 9000 steps, 20k of 24k for the Laplacian).
 
-Blocks of n = 2 pairs (`:block`, about 15 min on a 2-core CPU): the same
+Blocks of n = 2 pairs (`:block`, 11–15 min on a 2-core CPU): the same
 marginal recipe on x, y in R², with E_{y|x} on a randomly shifted 6 × 6 grid
 around E[y|x] over ±3 std of y|x (`model.side_info_local_grid`; the scalar
 y-grid does not extend to blocks) and a learned table decoder
