@@ -3,7 +3,7 @@
 beside JPEG, WebP, JPEG 2000, JPEG XL and AVIF coding view 1 alone.
 
 Default (CPU, two arms: NDIC fusion decoder and the single-view codec, both
-with the scale hyperprior; 24 min of wall time on an idle 2-core CPU;
+with the scale hyperprior; 19–24 min of wall time on an idle 2-core CPU;
 results in docs/stereo_conv.md):
   python -m experiments.main --config=experiments/configs/stereo_conv.py \\
       --workdir=runs/stereo_conv
